@@ -1,0 +1,92 @@
+// The index file / shared-memory layout: one flat, position-independent image
+// (offsets, never pointers) that is valid wherever it is mapped. Every reader
+// maps it read-only; a lookup is O(1) and allocates nothing.
+//
+//   IndexHeader                      fixed 1024 bytes at offset 0
+//   strings   char[]                 file paths and function names, NUL-terminated
+//   files     FileEntry[n_files]     sorted by path (Delve's bi.Sources order)
+//   file_hash uint32[file_hash_cap]  path hash -> file id + 1 (0 = empty), linear probing
+//   words     LineWord[]             per file, one bit per source line in [min_line, max_line]:
+//                                    set = the line has code; plus a rank (set bits before it)
+//   values    uint32[n_keys]         per set bit, in line order: one PC, or kPcList | index
+//   pc_lists  uint32[]               [count, pc...] for lines with != 1 PC
+//   functions FunctionEntry[n_fn]    sorted by entry: PC -> function
+//
+// A key (file, line) costs 4 bytes plus 1/64 of a word per source line; PCs
+// are link-time addresses stored as 32-bit offsets from pc_base.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace dlvidx::index {
+
+inline constexpr char kMagic[8] = {'D', 'L', 'V', 'I', 'D', 'X', '\0', '\x01'};
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kPcList = 0x80000000u;  // value: index into pc_lists
+
+struct FileEntry {
+  uint32_t path;      // offset into strings
+  uint32_t path_len;
+  uint32_t base;      // offset of the basename within the path
+  uint32_t min_line;  // first line with code (0 if none)
+  uint32_t max_line;  // last line with code
+  uint32_t words;     // first LineWord of this file
+  uint32_t values;    // first value of this file
+  uint32_t n_values;  // lines with code
+};
+
+struct LineWord {
+  uint64_t bits;  // bit i: line min_line + 64*k + i has code
+  uint32_t rank;  // set bits in this file's earlier words
+  uint32_t reserved;
+};
+
+struct FunctionEntry {
+  uint32_t entry;  // offset from pc_base
+  uint32_t size;
+  uint32_t name;   // offset into strings
+};
+
+struct TableRef {
+  uint64_t offset;  // from the start of the image
+  uint64_t bytes;
+};
+
+struct IndexHeader {
+  char magic[8];
+  uint32_t format_version;
+  uint32_t header_size;
+  uint64_t total_size;
+  uint64_t checksum;  // XXH3-64 of bytes [header_size, total_size)
+
+  // Identity of the binary the index was built from.
+  uint64_t identity;  // XXH3-64 of the fields below: the shared memory / cache key
+  uint64_t binary_size;
+  int64_t binary_mtime_ns;
+  uint64_t dwarf_hash;  // XXH3-64 of the raw DWARF section bytes
+  uint64_t slice_offset;
+  char go_build_id[128];
+  char gnu_build_id[64];
+  char uuid[40];
+  uint8_t arch;    // dlvidx::Arch
+  uint8_t format;  // dlvidx::ObjectFormat
+  uint8_t pie;
+  uint8_t reserved0;
+  uint32_t ready;  // shared memory only: set (release) once the image is complete
+  uint64_t link_base;
+  uint64_t pc_base;
+
+  // Counts, for the summary.
+  uint64_t n_cus, n_files, n_keys, n_pcs, n_functions, n_rows, n_words;
+  uint64_t dwarf_bytes, dwarf_raw_bytes;
+  uint32_t file_hash_cap, reserved2;
+
+  TableRef strings, files, file_hash, words, values, pc_lists, functions;
+  uint32_t creator_pid;  // shared memory only: the process that published it
+  uint8_t reserved1[1024 - 524];
+};
+static_assert(offsetof(IndexHeader, strings) == 408, "layout is fixed");
+static_assert(sizeof(IndexHeader) == 1024, "IndexHeader is 1024 bytes");
+
+}  // namespace dlvidx::index

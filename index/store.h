@@ -1,0 +1,77 @@
+// IndexStore: where built indexes live. The only user of Boost.Interprocess.
+//  - shared memory: one POSIX shared memory object per binary identity,
+//    "dlvidx-<uid>-<key>", mode 0600, published complete (a ready flag is set
+//    last) and mapped read-only by every reader;
+//  - cache file: $XDG_CACHE_HOME/dlvidx/<key>.idx (else ~/.cache/dlvidx),
+//    written to a temp file (0600, O_EXCL|O_NOFOLLOW) and renamed into place,
+//    so a reader never sees half a file and two builders leave one valid file.
+// Anything found that is not ours (other owner, group/other access), not
+// complete, corrupt, or for another binary is refused and reported.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "index/identity.h"
+#include "index/lookup.h"
+
+namespace dlvidx::index {
+
+enum class IndexSource { kSharedMemory, kCacheFile, kBuilt };
+std::string_view to_string(IndexSource s);
+
+// A mapped, validated index. Keeps its mapping alive.
+class IndexHandle {
+ public:
+  IndexHandle(IndexHandle&&) noexcept;
+  IndexHandle& operator=(IndexHandle&&) noexcept;
+  ~IndexHandle();
+  const IndexView& view() const { return view_; }
+  IndexSource source() const { return source_; }
+  const std::string& location() const { return location_; }  // shm name or file path
+
+ private:
+  friend class IndexStore;
+  struct Mapping;
+  IndexHandle(std::unique_ptr<Mapping> m, IndexView v, IndexSource s, std::string loc);
+  std::unique_ptr<Mapping> mapping_;
+  IndexView view_;
+  IndexSource source_;
+  std::string location_;
+};
+
+class IndexStore {
+ public:
+  // cache_dir empty: $XDG_CACHE_HOME/dlvidx or $HOME/.cache/dlvidx.
+  explicit IndexStore(std::string cache_dir = {});
+
+  const std::string& cache_dir() const { return cache_dir_; }
+  std::string shm_name(uint64_t key) const;
+  std::string cache_path(uint64_t key) const;
+
+  // The published index for this identity: shared memory first, else the
+  // cache file (which is then published to shared memory). Problems found
+  // (stale, corrupt, foreign) are appended to `notes` and the bad copy removed.
+  std::optional<IndexHandle> open(const BinaryIdentity& id, std::vector<std::string>* notes = nullptr);
+
+  // Writes the cache file and publishes the image to shared memory.
+  IndexHandle publish(const std::vector<uint8_t>& image, const BinaryIdentity& id);
+
+  // Removes the shared memory object and the cache file for `key`.
+  void remove(uint64_t key);
+
+ private:
+  std::optional<IndexHandle> open_shm(const BinaryIdentity& id, std::vector<std::string>* notes);
+  std::optional<IndexHandle> open_file(const BinaryIdentity& id, std::vector<std::string>* notes);
+  void write_file(const std::vector<uint8_t>& image, uint64_t key);
+  IndexHandle write_shm(const std::vector<uint8_t>& image, const BinaryIdentity& id);
+  std::string cache_dir_;
+};
+
+// True when the header's identity fields match the binary.
+bool identity_matches(const IndexHeader& h, const BinaryIdentity& id);
+
+}  // namespace dlvidx::index

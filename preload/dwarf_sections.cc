@@ -1,0 +1,100 @@
+#include "preload/dwarf_sections.h"
+
+#include <zlib.h>
+
+#include <cstring>
+
+#include "preload/byte_reader.h"
+#include "preload/error.h"
+
+namespace dlvidx {
+namespace {
+
+constexpr uint32_t kElfCompressZlib = 1;
+
+Bytes inflate_into(const std::string& path, const std::string& name, Bytes in, uint64_t declared,
+                   DwarfSections& out) {
+  if (declared > kMaxSectionBytes || declared > std::max<uint64_t>(in.size(), 1) * kMaxInflateRatio)
+    fail("{}: compressed section {} declares {} bytes from {} compressed bytes; refusing (limit {} "
+         "bytes, ratio {})",
+         path, name, declared, in.size(), kMaxSectionBytes, kMaxInflateRatio);
+  auto buf = std::make_unique<uint8_t[]>(declared ? declared : 1);
+  z_stream zs{};
+  if (inflateInit(&zs) != Z_OK) fail("{}: zlib init failed for {}", path, name);
+  zs.next_in = const_cast<Bytef*>(in.data());
+  zs.avail_in = static_cast<uInt>(std::min<uint64_t>(in.size(), UINT32_MAX));
+  zs.next_out = buf.get();
+  zs.avail_out = static_cast<uInt>(std::min<uint64_t>(declared, UINT32_MAX));
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    rc = inflate(&zs, Z_FINISH);
+    if (rc == Z_BUF_ERROR && zs.avail_out == 0 && zs.total_out < declared) {
+      zs.avail_out = static_cast<uInt>(std::min<uint64_t>(declared - zs.total_out, UINT32_MAX));
+      rc = Z_OK;
+    }
+  }
+  uint64_t got = zs.total_out;
+  const char* msg = zs.msg;
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END) {
+    if (rc == Z_BUF_ERROR && got == declared)
+      fail("{}: compressed section {} inflates to more than its declared {} bytes", path, name,
+           declared);
+    fail("{}: compressed section {} is corrupt: zlib: {}", path, name, msg ? msg : zError(rc));
+  }
+  if (got != declared)
+    fail("{}: compressed section {} inflates to {} bytes, but declares {}", path, name, got, declared);
+  Bytes view(buf.get(), declared);
+  out.owned.push_back(std::move(buf));
+  return view;
+}
+
+}  // namespace
+
+Bytes decompress_section(const std::string& path, const Section& s, DwarfSections& out) {
+  switch (s.compression) {
+    case Compression::kNone:
+      return s.data;
+    case Compression::kElfChdr: {
+      ByteReader r(s.data, path, "compressed section header");
+      uint32_t type = r.u32();
+      r.u32();  // reserved
+      uint64_t size = r.u64();
+      r.u64();  // addralign
+      if (type != kElfCompressZlib)
+        fail("{}: section {} uses compression type {}; only zlib (1) is supported", path, s.name,
+             type);
+      out.compressed++;
+      return inflate_into(path, s.name, s.data.subspan(r.pos()), size, out);
+    }
+    case Compression::kZlibHeader: {
+      if (s.data.size() < 12 || std::memcmp(s.data.data(), "ZLIB", 4) != 0)
+        fail("{}: section {} lacks its \"ZLIB\" header", path, s.name);
+      ByteReader r(s.data.subspan(4), path, "compressed section header", /*big_endian=*/true);
+      uint64_t size = r.u64();
+      out.compressed++;
+      return inflate_into(path, s.name, s.data.subspan(12), size, out);
+    }
+  }
+  return {};
+}
+
+DwarfSections load_dwarf_sections(const std::string& path, const ObjectFile& obj) {
+  DwarfSections out;
+  for (const char* name : kIndexSections) {
+    const Section* s = obj.find(name);
+    if (!s) continue;
+    out.raw_bytes += s->data.size();
+    Bytes v = decompress_section(path, *s, out);
+    out.bytes += v.size();
+    out.views[name] = v;
+  }
+  if (out.get(".debug_info").empty() || out.get(".debug_line").empty()) {
+    fail("{}: no DWARF: built with -s/-w? (no .debug_info/.debug_line; rebuild without "
+         "-ldflags=\"-s -w\")",
+         path);
+  }
+  return out;
+}
+
+}  // namespace dlvidx

@@ -1,0 +1,104 @@
+// dlvidx lookup BINARY FILE:LINE...: the addresses dlv picks, from the index
+// (building it first if needed). FILE is a full path or a unique suffix.
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "index/build.h"
+#include "tools/commands.h"
+
+namespace dlvidx::cli {
+namespace {
+
+struct LookupArgs {
+  std::string binary, arch, cache_dir;
+  std::vector<std::string> queries;
+  bool json = false;
+};
+
+struct Answer {
+  std::string file;  // as resolved (or as given when unresolved)
+  uint32_t line = 0;
+  std::vector<uint64_t> pcs;
+  std::vector<std::string> functions;
+  std::string error;
+};
+
+Answer answer(const index::IndexView& v, const std::string& q) {
+  Answer a;
+  auto colon = q.rfind(':');
+  uint64_t line = 0;
+  if (colon == std::string::npos || colon + 1 == q.size() ||
+      q.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+      (line = std::stoull(q.substr(colon + 1))) == 0 || line > UINT32_MAX) {
+    a.file = q;
+    a.error = fmt::format("malformed location {:?}: expected FILE:LINE", q);
+    return a;
+  }
+  a.file = q.substr(0, colon);
+  a.line = static_cast<uint32_t>(line);
+  index::FileMatch m = v.match_file(a.file);
+  if (m.kind == index::FileMatch::kAmbiguous) {
+    std::vector<std::string> c;
+    for (uint32_t f : m.candidates) c.emplace_back(v.file_path(f));
+    a.error = fmt::format("location {:?} ambiguous: {}", q, fmt::join(c, ", "));
+    return a;
+  }
+  index::Location loc;
+  if (m.file) {
+    a.file = v.file_path(*m.file);
+    loc = v.find_file_location(*m.file, a.line);
+  }
+  a.error = v.error_text(loc, a.file, a.line);
+  for (size_t i = 0; i < loc.pcs.size(); i++) {
+    a.pcs.push_back(loc.pcs[i]);
+    auto fn = v.function_at(loc.pcs[i]);
+    a.functions.emplace_back(fn ? v.function_name(*fn) : "?");
+  }
+  return a;
+}
+
+}  // namespace
+
+void setup_lookup(CLI::App& app) {
+  auto args = std::make_shared<LookupArgs>();
+  auto* c = app.add_subcommand("lookup", "Print the addresses dlv would pick for FILE:LINE");
+  c->add_option("BINARY", args->binary, "Go executable")->required()->check(CLI::ExistingFile);
+  c->add_option("LOCATION", args->queries, "FILE:LINE (FILE: full path or unique suffix)")->required();
+  c->add_option("--arch", args->arch, "slice of a universal Mach-O binary (amd64|arm64)");
+  c->add_option("--cache-dir", args->cache_dir, "index cache directory (default $XDG_CACHE_HOME/dlvidx)");
+  c->add_flag("--json", args->json,
+              "print [{\"file\",\"line\",\"pcs\":[\"0x…\"],\"functions\":[…],\"error\"?}] on stdout");
+  c->footer("Exit status: 0 if every location resolved, 2 if some did not, 1 on errors.\n"
+            "Example:\n  dlvidx lookup ./server main.go:42 internal/db/conn.go:107");
+  c->callback([args] {
+    index::BuildOptions o;
+    o.arch = arch_option(args->arch);
+    o.cache_dir = args->cache_dir;
+    index::IndexHandle h = index::open_index(args->binary, o);
+    bool all_ok = true;
+    boost::json::array out;
+    for (const auto& q : args->queries) {
+      Answer a = answer(h.view(), q);
+      all_ok = all_ok && a.error.empty();
+      if (args->json) {
+        boost::json::object o{{"file", a.file}, {"line", a.line}};
+        boost::json::array pcs, fns;
+        for (uint64_t pc : a.pcs) pcs.push_back(boost::json::string(fmt::format("{:#x}", pc)));
+        for (const auto& f : a.functions) fns.push_back(boost::json::string(f));
+        o["pcs"] = pcs;
+        o["functions"] = fns;
+        if (!a.error.empty()) o["error"] = a.error;
+        out.push_back(o);
+      } else if (!a.error.empty()) {
+        fmt::print("{}:{}: {}\n", a.file, a.line, a.error);
+      } else {
+        for (size_t i = 0; i < a.pcs.size(); i++)
+          fmt::print("{}:{} {:#x} {}\n", a.file, a.line, a.pcs[i], a.functions[i]);
+      }
+    }
+    if (args->json) fmt::print("{}\n", boost::json::serialize(out));
+    if (!all_ok) throw CLI::RuntimeError(2);
+  });
+}
+
+}  // namespace dlvidx::cli

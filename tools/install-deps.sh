@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs everything dlvidx needs on a Debian bookworm machine, as root.
+# Idempotent: safe to run again; it only adds what is missing.
+#
+#   bookworm + bookworm-backports: the C++ toolchain and libraries, Go 1.22
+#   sid, pinned at priority 100:   golang-1.27-go and delve, and nothing else
+#                                  (anything more from sid would upgrade libc)
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: run as root (it calls apt-get)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+mirror=http://deb.debian.org/debian
+src=/etc/apt/sources.list.d/dlvidx.sources
+pin=/etc/apt/preferences.d/dlvidx-sid
+want_src="Types: deb
+URIs: $mirror
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $mirror
+Suites: sid
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+want_pin="# dlvidx: from sid only the current Go and Delve; everything else stays on bookworm.
+Package: *
+Pin: release n=sid
+Pin-Priority: 100
+
+Package: golang-1.27-go golang-1.27-src delve
+Pin: release n=sid
+Pin-Priority: 500"
+
+changed=0
+if [[ ! -f $src || "$(cat "$src")" != "$want_src" ]]; then
+  printf '%s\n' "$want_src" > "$src"; changed=1
+fi
+if [[ ! -f $pin || "$(cat "$pin")" != "$want_pin" ]]; then
+  printf '%s\n' "$want_pin" > "$pin"; changed=1
+fi
+
+stamp=/var/lib/apt/periodic/dlvidx-update-stamp
+if [[ $changed -eq 1 || ! -f $stamp || -n $(find "$stamp" -mmin +720 2>/dev/null) ]]; then
+  apt-get update -qq || echo "install-deps: apt-get update reported errors (unreachable extra sources?); continuing" >&2
+  mkdir -p "$(dirname "$stamp")"; touch "$stamp"
+fi
+
+bookworm_pkgs=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  zlib1g-dev libdwarf-dev libcapstone-dev libxxhash-dev
+  libspdlog-dev libfmt-dev libcli11-dev
+  python3 procps file binutils
+)
+backports_pkgs=(
+  libboost1.83-dev libboost-json1.83-dev catch2 golang-1.22-go
+)
+sid_pkgs=(golang-1.27-go delve)
+
+# apt-get is itself idempotent: a package already at its candidate version is left alone,
+# and -t upgrades one that an earlier dependency pulled in from plain bookworm (catch2 2.x).
+apt-get install -y -qq --no-install-recommends "${bookworm_pkgs[@]}"
+apt-get install -y -qq --no-install-recommends -t bookworm-backports "${backports_pkgs[@]}"
+apt-get install -y -qq --no-install-recommends -t sid "${sid_pkgs[@]}"
+
+echo "install-deps: ok ($(/usr/lib/go-1.27/bin/go version), $(/usr/lib/go-1.22/bin/go version), $(dlv version | sed -n 2p))"

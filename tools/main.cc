@@ -1,0 +1,58 @@
+// dlvidx: a script-like main. Every subcommand lives in its own cmd_*.cc.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "dlvidx/version.h"
+#include "preload/error.h"
+#include "tools/commands.h"
+
+namespace dlvidx::cli {
+
+std::string human_bytes(uint64_t n) {
+  if (n < 1024) return fmt::format("{} B", n);
+  if (n < 1024 * 1024) return fmt::format("{:.1f} KiB", n / 1024.0);
+  if (n < 1024ull * 1024 * 1024) return fmt::format("{:.1f} MiB", n / 1048576.0);
+  return fmt::format("{:.2f} GiB", n / 1073741824.0);
+}
+
+bool stderr_is_tty() { return isatty(STDERR_FILENO); }
+
+std::optional<Arch> arch_option(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  if (auto a = parse_arch(s)) return a;
+  throw Error("--arch: expected amd64 or arm64, got " + s);
+}
+
+}  // namespace dlvidx::cli
+
+int main(int argc, char** argv) {
+  // Logs never go to stdout: it may carry JSON or, in `dlvidx dap`, the protocol.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("dlvidx"));
+  spdlog::set_pattern("dlvidx: %l: %v");
+
+  CLI::App app{"dlvidx: a Delve-exact file:line -> PC index for Go binaries, and a DAP shim for dlv"};
+  app.set_version_flag("--version", std::string("dlvidx ") + DLVIDX_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  dlvidx build ./server                 index a binary (cached per binary identity)\n"
+      "  dlvidx lookup ./server main.go:42     the addresses dlv would pick for main.go:42\n"
+      "  dlvidx preload ./server               prefault the binary's DWARF pages");
+  dlvidx::cli::setup_build(app);
+  dlvidx::cli::setup_lookup(app);
+  dlvidx::cli::setup_preload(app);
+  dlvidx::cli::setup_rows(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const dlvidx::Error& e) {
+    fmt::print(stderr, "dlvidx: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dlvidx: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
