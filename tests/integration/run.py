@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Integration tests of dlvidx on real Go binaries (run by ctest).
+
+  run.py [common options] rows NAME        dlvidx rows == Go's debug/dwarf rows
+  run.py [common options] delve NAME ...   dlvidx lookup == dlv (compare_with_dlv.py)
+  run.py [common options] errors           bad binaries: one-line errors, no crash
+  run.py [common options] store            shared memory / cache file lifecycle
+
+NAME is a corpus name (tests/corpus/corpus.py); binaries are built on first
+use and cached under the user's cache directory. Every test uses a private
+cache directory for indexes and removes the shared memory objects it made.
+"""
+import argparse, glob, json, os, shutil, subprocess, sys, tempfile, threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def corpus(args, name):
+    out = subprocess.run([sys.executable, args.corpus, "path", name], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr)
+        sys.exit(f"corpus build of {name} failed")
+    return out.stdout.strip()
+
+
+def shm_objects():
+    return set(glob.glob(f"/dev/shm/dlvidx-{os.geteuid()}-*"))
+
+
+class Cache:
+    """A private index cache dir; removes the shared memory it created."""
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="dlvidx-test-")
+        self.before = shm_objects()
+        return self
+
+    def __exit__(self, *exc):
+        for p in shm_objects() - self.before:
+            os.unlink(p)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def dlvidx(args, *argv, cache=None, check=True):
+    cmd = [args.dlvidx] + list(argv)
+    if cache is not None and argv and argv[0] in ("build", "lookup"):
+        cmd[2:2] = ["--cache-dir", cache.dir]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
+    return p
+
+
+def test_rows(args):
+    binary = corpus(args, args.name)
+    with tempfile.TemporaryDirectory() as d:
+        theirs, ours = os.path.join(d, "go.txt"), os.path.join(d, "dlvidx.txt")
+        with open(theirs, "w") as f:
+            subprocess.run([os.path.join(args.oracles, "rows"), binary], stdout=f, check=True)
+        with open(ours, "w") as f:
+            subprocess.run([args.dlvidx, "rows", binary], stdout=f, check=True)
+        n = sum(1 for _ in open(theirs))
+        diff = subprocess.run(["diff", theirs, ours], capture_output=True, text=True)
+        if diff.returncode != 0:
+            print("\n".join(diff.stdout.splitlines()[:40]))
+            sys.exit(f"{args.name}: rows differ from Go's debug/dwarf")
+        print(f"{args.name}: {n} lines (CU headers and rows) identical to Go's debug/dwarf")
+
+
+def test_delve(args, extra):
+    binary = corpus(args, args.name)
+    dlv_args = ["--dlv-arg=--check-go-version=false"] if "-go122-" in args.name else []
+    cmd = [sys.executable, os.path.join(HERE, "..", "oracle", "compare_with_dlv.py"),
+           "--dlvidx", args.dlvidx, "--rows", os.path.join(args.oracles, "rows"),
+           "--dlvoracle", os.path.join(args.oracles, "dlvoracle"), "--dlv", args.dlv] + dlv_args + extra + [binary]
+    with Cache():
+        sys.exit(subprocess.run(cmd).returncode)
+
+
+def expect_error(args, cache, path, want, label):
+    p = dlvidx(args, "build", path, cache=cache, check=False)
+    err = p.stderr.strip()
+    ok = (p.returncode == 1 and len(err.splitlines()) == 1 and err.startswith(f"dlvidx: {path}: ")
+          and want in err)
+    print(f"{'ok  ' if ok else 'FAIL'} {label}: exit {p.returncode}: {err}")
+    return ok
+
+
+def test_errors(args):
+    example = corpus(args, "example-go127-linux-amd64")
+    stripped = corpus(args, "example-go127-linux-amd64+stripped")
+    plain = corpus(args, "example-go127-linux-amd64+nocompress")
+    darwin = corpus(args, "example-go127-darwin-arm64")
+    data = open(example, "rb").read()
+    ok = True
+    with Cache() as cache, tempfile.TemporaryDirectory() as d:
+        def write(name, content):
+            p = os.path.join(d, name)
+            with open(p, "wb") as f:
+                f.write(content)
+            return p
+        ok &= expect_error(args, cache, write("empty", b""), "empty file", "empty file")
+        ok &= expect_error(args, cache, write("text.txt", b"hello, world\n" * 100),
+                           "not an executable", "text file")
+        ok &= expect_error(args, cache, stripped, "no DWARF: built with -s/-w?", "stripped Go binary")
+        ok &= expect_error(args, cache, write("true", open("/bin/true", "rb").read()),
+                           "not a Go binary", "non-Go ELF (/bin/true)")
+        # Truncated at many offsets: every one refused with a message, none crashes.
+        n_trunc = 0
+        for cut in [3, 16, 63, 64, 200, 4096, len(data) // 3, len(data) // 2, len(data) - 4096, len(data) - 1]:
+            ok &= expect_error(args, cache, write(f"trunc{cut}", data[:cut]), "", f"truncated at {cut}")
+            n_trunc += 1
+        # .debug_line overwritten with garbage (uncompressed build, so it is in place).
+        sec = section_range(plain, ".debug_line")
+        raw = bytearray(open(plain, "rb").read())
+        raw[sec[0]:sec[0] + sec[1]] = bytes((i * 131 + 7) & 0xff for i in range(sec[1]))
+        ok &= expect_error(args, cache, write("badline", bytes(raw)), "malformed DWARF", "corrupt .debug_line")
+        # A line program whose unit_length runs past the section.
+        raw = bytearray(open(plain, "rb").read())
+        raw[sec[0]:sec[0] + 4] = b"\xf0\xff\xff\x7f"
+        ok &= expect_error(args, cache, write("badlen", bytes(raw)), "malformed DWARF", "bad .debug_line length")
+        # A universal Mach-O whose slice offset points outside the file.
+        body = open(darwin, "rb").read()
+        fat = (b"\xca\xfe\xba\xbe" + (1).to_bytes(4, "big") + (0x0100000c).to_bytes(4, "big") +
+               (0).to_bytes(4, "big") + (0x7fffff00).to_bytes(4, "big") + len(body).to_bytes(4, "big") +
+               (14).to_bytes(4, "big"))
+        ok &= expect_error(args, cache, write("fat", fat + body), "outside the file", "fat header with bogus offset")
+    sys.exit(0 if ok else 1)
+
+
+def section_range(path, name):
+    out = subprocess.run(["readelf", "-S", "-W", path], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        parts = line.replace("[ ", "[").split()
+        if name in parts:
+            i = parts.index(name)
+            return int(parts[i + 3], 16), int(parts[i + 4], 16)
+    sys.exit(f"{path}: no section {name}")
+
+
+def test_store(args):
+    a = corpus(args, "example-go127-linux-amd64")
+    b = corpus(args, "example-go122-linux-amd64")
+    ok = True
+
+    def check(cond, what):
+        nonlocal ok
+        print(f"{'ok  ' if cond else 'FAIL'} {what}")
+        ok &= bool(cond)
+
+    with Cache() as cache, tempfile.TemporaryDirectory() as d:
+        bin_path = os.path.join(d, "prog")
+        shutil.copy(a, bin_path)
+        # lookup before any build builds the index first
+        p = dlvidx(args, "lookup", bin_path, "main.go:1", cache=cache, check=False)
+        check(p.returncode == 2 and "could not find" in p.stdout, "lookup builds the index first, then answers")
+        r = json.loads(dlvidx(args, "build", "--reuse", "--json", bin_path, cache=cache).stdout)
+        check(not r["built"] and r["source"] == "shared memory", "second open comes from shared memory")
+        shm = f"/dev/shm/{r['location']}"
+        check(os.stat(shm).st_mode & 0o777 == 0o600, "shared memory object is 0600")
+        cache_file = os.path.join(cache.dir, r["key"] + ".idx")
+        check(os.stat(cache_file).st_mode & 0o777 == 0o600, "cache file is 0600")
+        os.unlink(shm)
+        r2 = json.loads(dlvidx(args, "build", "--reuse", "--json", bin_path, cache=cache).stdout)
+        check(not r2["built"] and os.path.exists(shm), "without shared memory: loaded from the cache file and republished")
+        # Same path, other binary: a new key, a new index; the old one is never used for it.
+        shutil.copy(b, bin_path)
+        r3 = json.loads(dlvidx(args, "build", "--reuse", "--json", bin_path, cache=cache).stdout)
+        check(r3["built"] and r3["key"] != r["key"], "a different binary at the same path gets its own index")
+        # Corrupt cache file: detected, rebuilt.
+        os.unlink(f"/dev/shm/{r3['location']}")
+        f3 = os.path.join(cache.dir, r3["key"] + ".idx")
+        raw = bytearray(open(f3, "rb").read())
+        raw[len(raw) // 2] ^= 0xff
+        open(f3, "wb").write(raw)
+        r4 = json.loads(dlvidx(args, "build", "--reuse", "--json", bin_path, cache=cache).stdout)
+        check(r4["built"] and any("checksum" in n for n in r4["notes"]), "a corrupt cache file is detected and rebuilt")
+        # Two builders racing on one binary leave one valid index.
+        for p in shm_objects() - cache.before:
+            os.unlink(p)
+        for f in glob.glob(os.path.join(cache.dir, "*.idx")):
+            os.unlink(f)
+        res = []
+        ts = [threading.Thread(target=lambda: res.append(dlvidx(args, "build", bin_path, cache=cache, check=False)))
+              for _ in range(4)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        check(all(p.returncode == 0 for p in res), "4 concurrent builders all succeed")
+        check(len(glob.glob(os.path.join(cache.dir, "*.idx"))) == 1 and not glob.glob(os.path.join(cache.dir, "*.tmp*")),
+              "they leave exactly one cache file and no temp files")
+        r5 = json.loads(dlvidx(args, "build", "--reuse", "--json", bin_path, cache=cache).stdout)
+        check(not r5["built"], "and a valid index that the next open uses")
+    sys.exit(0 if ok else 1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dlvidx", required=True)
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--oracles", required=True)
+    ap.add_argument("--dlv", default="dlv")
+    ap.add_argument("test", choices=["rows", "delve", "errors", "store"])
+    ap.add_argument("name", nargs="?")
+    args, extra = ap.parse_known_args()
+    if args.test == "rows":
+        test_rows(args)
+    elif args.test == "delve":
+        test_delve(args, extra)
+    elif args.test == "errors":
+        test_errors(args)
+    else:
+        test_store(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+module dlvidx/oracle/dlvoracle
+
+go 1.22

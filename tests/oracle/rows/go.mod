@@ -1,0 +1,3 @@
+module dlvidx/oracle/rows
+
+go 1.22
