@@ -4,6 +4,7 @@
 #include "index/file_line_policy.h"
 #include "index/index_builder.h"
 #include "preload/dwarf_sections.h"
+#include "preload/error.h"
 #include "preload/mapped_file.h"
 
 namespace dlvidx::index {
@@ -31,6 +32,7 @@ IndexHandle open_index(const std::string& path, const BuildOptions& opts, BuildR
     Phase p(opts, "open");
     file = MappedFile::open(path);
     obj = open_object(*file, opts.arch);
+    if (!obj.is_go()) fail("{}: not a Go binary (no Go build ID, no .gopclntab)", path);
   }
   r.format = obj.format;
   r.arch = obj.arch;

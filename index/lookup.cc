@@ -153,7 +153,7 @@ std::string IndexView::error_text(const Location& loc, std::string_view file, ui
     case LookupStatus::kFound:
       return {};
     case LookupStatus::kNoAddresses:
-      return "unable to set breakpoint";
+      return {};  // dlv accepts the breakpoint with no addresses (its DAP layer then says "unable to set breakpoint")
     case LookupStatus::kNoStatement:
       return fmt::format("could not find statement at {}:{}, please use a line with a statement", file, line);
     case LookupStatus::kNoFile:

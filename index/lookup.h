@@ -69,7 +69,8 @@ class IndexView {
   FileMatch match_file(std::string_view query) const;
 
   Location find_file_location(uint32_t file, uint32_t line) const;
-  // Delve's message for a failed lookup ("" when found).
+  // Delve's message for a failed lookup; "" when found, and for kNoAddresses,
+  // which dlv's CreateBreakpoint accepts with an empty address list.
   std::string error_text(const Location& loc, std::string_view file, uint32_t line) const;
 
   // Lines of `file` with code in [lo, hi], ascending (for breakpointLocations

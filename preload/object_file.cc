@@ -46,6 +46,14 @@ Bytes ObjectFile::read_vaddr(const MappedFile& file, uint64_t addr, uint64_t len
   return {};
 }
 
+bool ObjectFile::is_go() const {
+  if (!go_build_id.empty()) return true;
+  for (const char* n : {".gopclntab", ".go.buildinfo", ".data.rel.ro.gopclntab", "__TEXT,__gopclntab",
+                        "__DATA,__go_buildinfo", "__DATA_CONST,__go_buildinfo"})
+    if (find(n)) return true;
+  return false;
+}
+
 std::optional<DwarfName> canonical_dwarf_name(std::string_view raw) {
   static constexpr std::array<std::string_view, 16> kNames = {
       "info",   "abbrev",      "line",     "str",      "line_str", "ranges",

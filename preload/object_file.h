@@ -61,6 +61,8 @@ struct ObjectFile {
   std::vector<Segment> segments;
 
   const Section* find(std::string_view name) const;
+  // A Go build ID, or Go's pclntab / buildinfo section.
+  bool is_go() const;
   // The bytes at link-time address [addr, addr+len) in the file, or empty when
   // they are not all backed by file contents.
   Bytes read_vaddr(const MappedFile& file, uint64_t addr, uint64_t len) const;

@@ -3,6 +3,9 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <chrono>
+#include <iostream>
+
 #include "index/build.h"
 #include "tools/commands.h"
 
@@ -12,7 +15,7 @@ namespace {
 struct LookupArgs {
   std::string binary, arch, cache_dir;
   std::vector<std::string> queries;
-  bool json = false;
+  bool json = false, timing = false;
 };
 
 struct Answer {
@@ -21,6 +24,7 @@ struct Answer {
   std::vector<uint64_t> pcs;
   std::vector<std::string> functions;
   std::string error;
+  std::string note;
 };
 
 Answer answer(const index::IndexView& v, const std::string& q) {
@@ -49,6 +53,8 @@ Answer answer(const index::IndexView& v, const std::string& q) {
     loc = v.find_file_location(*m.file, a.line);
   }
   a.error = v.error_text(loc, a.file, a.line);
+  if (loc.status == index::LookupStatus::kNoAddresses)
+    a.note = "no addresses: this line's code is only in wrappers dlv skips (·dwrap·, trampolines)";
   for (size_t i = 0; i < loc.pcs.size(); i++) {
     a.pcs.push_back(loc.pcs[i]);
     auto fn = v.function_at(loc.pcs[i]);
@@ -63,23 +69,39 @@ void setup_lookup(CLI::App& app) {
   auto args = std::make_shared<LookupArgs>();
   auto* c = app.add_subcommand("lookup", "Print the addresses dlv would pick for FILE:LINE");
   c->add_option("BINARY", args->binary, "Go executable")->required()->check(CLI::ExistingFile);
-  c->add_option("LOCATION", args->queries, "FILE:LINE (FILE: full path or unique suffix)")->required();
+  c->add_option("LOCATION", args->queries, "FILE:LINE (FILE: full path or unique suffix); - reads them from stdin")
+      ->required();
   c->add_option("--arch", args->arch, "slice of a universal Mach-O binary (amd64|arm64)");
   c->add_option("--cache-dir", args->cache_dir, "index cache directory (default $XDG_CACHE_HOME/dlvidx)");
   c->add_flag("--json", args->json,
               "print [{\"file\",\"line\",\"pcs\":[\"0x…\"],\"functions\":[…],\"error\"?}] on stdout");
+  c->add_flag("--timing", args->timing, "print on stderr how long opening the index and the lookups took");
   c->footer("Exit status: 0 if every location resolved, 2 if some did not, 1 on errors.\n"
             "Example:\n  dlvidx lookup ./server main.go:42 internal/db/conn.go:107");
   c->callback([args] {
     index::BuildOptions o;
     o.arch = arch_option(args->arch);
     o.cache_dir = args->cache_dir;
-    index::IndexHandle h = index::open_index(args->binary, o);
+    index::BuildReport report;
+    index::IndexHandle h = index::open_index(args->binary, o, &report);
+    if (args->queries == std::vector<std::string>{"-"}) {
+      args->queries.clear();
+      for (std::string l; std::getline(std::cin, l);)
+        if (!l.empty()) args->queries.push_back(l);
+    }
     bool all_ok = true;
     boost::json::array out;
-    for (const auto& q : args->queries) {
-      Answer a = answer(h.view(), q);
-      all_ok = all_ok && a.error.empty();
+    std::vector<Answer> answers;
+    auto t0 = std::chrono::steady_clock::now();
+    for (const auto& q : args->queries) answers.push_back(answer(h.view(), q));
+    double lookup_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    if (args->timing)
+      fmt::print(stderr, "dlvidx: index {} from {} in {:.3f} ms; {} lookups in {:.1f} us ({:.0f} ns each, "
+                 "including path matching and output formatting)\n",
+                 report.built ? "built" : "opened", index::to_string(report.source), report.total_ms,
+                 answers.size(), lookup_us, answers.empty() ? 0.0 : lookup_us * 1000 / answers.size());
+    for (const Answer& a : answers) {
+      all_ok = all_ok && a.error.empty() && a.note.empty();
       if (args->json) {
         boost::json::object o{{"file", a.file}, {"line", a.line}};
         boost::json::array pcs, fns;
@@ -88,9 +110,10 @@ void setup_lookup(CLI::App& app) {
         o["pcs"] = pcs;
         o["functions"] = fns;
         if (!a.error.empty()) o["error"] = a.error;
+        if (!a.note.empty()) o["note"] = a.note;
         out.push_back(o);
-      } else if (!a.error.empty()) {
-        fmt::print("{}:{}: {}\n", a.file, a.line, a.error);
+      } else if (!a.error.empty() || !a.note.empty()) {
+        fmt::print("{}:{}: {}\n", a.file, a.line, a.error.empty() ? a.note : a.error);
       } else {
         for (size_t i = 0; i < a.pcs.size(); i++)
           fmt::print("{}:{} {:#x} {}\n", a.file, a.line, a.pcs[i], a.functions[i]);

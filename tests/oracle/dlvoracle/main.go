@@ -107,6 +107,9 @@ type result struct {
 	Line  int       `json:"line"`
 	PCs   *[]string `json:"pcs,omitempty"`
 	Error string    `json:"error,omitempty"`
+	// Micros is how long dlv took to answer (CreateBreakpoint + ClearBreakpoint,
+	// or FindLocation), in microseconds.
+	Micros float64 `json:"us"`
 }
 
 type multiFlag []string
@@ -263,6 +266,7 @@ func (c *child) answer(in *os.File, out *os.File, find bool) error {
 		}
 		res := result{File: q[:i], Line: line}
 		var pcs []uint64
+		t0 := time.Now()
 		if find {
 			pcs, err = c.findLocation(res.File, res.Line)
 		} else {
@@ -276,6 +280,7 @@ func (c *child) answer(in *os.File, out *os.File, find bool) error {
 				pcs, err = c.findLocation(res.File, res.Line)
 			}
 		}
+		res.Micros = float64(time.Since(t0).Nanoseconds()) / 1000
 		var rpcErr rpc.ServerError
 		switch {
 		case errors.As(err, &rpcErr):
