@@ -21,11 +21,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 #include <unordered_map>
 
 #include "index/dwarf_model.h"
 #include "index/go_path.h"
+#include "preload/threads.h"
 #include "preload/error.h"
 
 namespace dlvidx::index {
@@ -86,15 +86,34 @@ struct DieAttrs {
   bool has_stmt_list = false;
 };
 
+// What one reader produces for a contiguous range of units. Function updates
+// are recorded as events in DIE order and replayed in unit order by
+// read_dwarf, so the model is the same whatever the number of readers.
+struct FnEvent {
+  enum Kind : uint8_t { kAbstract, kConcreteInlined, kConcrete, kInlinedCall } kind;
+  bool trampoline = false;
+  uint32_t cu = 0;  // index into ReadPart::cus
+  uint64_t off = 0, origin = 0, entry = 0, end = 0;
+  std::string name;
+};
+
+struct ReadPart {
+  std::vector<CompileUnit> cus;
+  std::vector<FnEvent> events;
+  std::unordered_map<uint64_t, std::vector<InlinedRange>> inline_ranges;
+  std::vector<InlinedCallSite> inlined_calls;  // cu: index into cus
+  uint64_t dies = 0;
+};
+
 class Reader {
  public:
-  Reader(const std::string& path, const DwarfSections& s, DwarfModel& m) : path_(path), m_(m) {
+  Reader(const std::string& path, const DwarfSections& s, ReadPart& m, size_t first_unit, size_t end_unit)
+      : path_(path), m_(m), first_unit_(first_unit), end_unit_(end_unit) {
     obj_.sections.emplace_back("", Bytes{});
     for (const auto& [name, view] : s.views)
       if (!view.empty()) obj_.sections.emplace_back(name, view);
     iface_.object = &obj_;
     iface_.methods = &kMethods;
-    dwarf_set_de_alloc_flag(0);
     Dwarf_Error err = nullptr;
     int rc = dwarf_object_init_b(&iface_, nullptr, nullptr, DW_GROUPNUMBER_ANY, &dbg_, &err);
     if (rc != DW_DLV_OK) {
@@ -122,6 +141,9 @@ class Reader {
       if (rc == DW_DLV_NO_ENTRY) break;
       check(rc, err, "reading a unit header after offset {:#x}", next_unit_);
       next_unit_ = next;
+      size_t ordinal = unit_ordinal_++;
+      if (ordinal < first_unit_) continue;
+      if (ordinal >= end_unit_) break;
       Dwarf_Die cu_die = nullptr;
       check(dwarf_siblingof_b(dbg_, nullptr, true, &cu_die, &err), err, "reading a unit DIE");
       read_unit(cu_die, version);
@@ -458,11 +480,12 @@ class Reader {
 
   // --- functions ---
 
-  // Delve's ctxt.lookupAbstractOrigin: one Function per offset, created on first use.
-  Function& function_for(uint64_t off) {
-    auto [it, inserted] = fn_index_.try_emplace(off, static_cast<uint32_t>(m_.functions.size()));
-    if (inserted) m_.functions.emplace_back();
-    return m_.functions[it->second];
+  FnEvent& event(FnEvent::Kind k, uint64_t off) {
+    FnEvent& e = m_.events.emplace_back();
+    e.kind = k;
+    e.cu = cu_index_;
+    e.off = off;
+    return e;
   }
 
   static bool is_type_tag(Dwarf_Half t) {
@@ -498,96 +521,190 @@ class Reader {
     uint64_t off = die_offset(d);
     DieAttrs a = attrs(d);
     if (a.has_inline && a.inline_val >= 1) {  // abstract
-      inlined_calls(d);
       if (a.ranges_attr) dwarf_dealloc_attribute(a.ranges_attr);
-      Function& fn = function_for(off);
-      fn.name = a.name ? a.name : "";
-      if (!m_.cus[cu_index_].is_go && a.name) fn.name = "C." + fn.name;
-      fn.offset = off;
-      fn.cu = cu_index_;
+      walk_function(d, 1, /*chain=*/true, nullptr);
+      event(FnEvent::kAbstract, off).name = function_name(a);
       return;
     }
     std::vector<PcRange> rs = ranges(d, a);
     if (a.has_origin) {  // concrete instance of an inlinable function
       if (rs.empty()) return;  // Delve: warning, children skipped, function untouched
-      Function& fn = function_for(a.origin);
-      fn.offset = off;
-      fn.entry = rs[0].lo;
-      fn.end = rs[0].hi;
-      fn.cu = cu_index_;
+      FnEvent& e = event(FnEvent::kConcreteInlined, off);
+      e.origin = a.origin;
+      e.entry = rs[0].lo;
+      e.end = rs[0].hi;
     } else {
-      Function& fn = function_for(off);
-      fn.name = a.name ? a.name : "";
-      if (!m_.cus[cu_index_].is_go && a.name) fn.name = "C." + fn.name;
-      fn.entry = rs.empty() ? 0 : rs[0].lo;
-      fn.end = rs.empty() ? 0 : rs[0].hi;
-      fn.offset = off;
-      fn.cu = cu_index_;
-      fn.trampoline = a.trampoline;
+      FnEvent& e = event(FnEvent::kConcrete, off);
+      e.name = function_name(a);
+      e.entry = rs.empty() ? 0 : rs[0].lo;
+      e.end = rs.empty() ? 0 : rs[0].hi;
+      e.trampoline = a.trampoline;
     }
-    collect_inline_ranges(d, off);
-    inlined_calls(d);
+    std::vector<InlinedRange> inl;
+    walk_function(d, 1, /*chain=*/true, &inl);
+    if (!inl.empty()) {
+      std::stable_sort(inl.begin(), inl.end(),
+                       [](const InlinedRange& x, const InlinedRange& y) { return x.depth > y.depth; });
+      m_.inline_ranges[off] = std::move(inl);
+    }
   }
 
-  // Delve's loadDebugInfoMapsInlinedCalls: a chain of inlined subroutines.
-  void inlined_calls(Dwarf_Die parent) {
+  // One walk over a subprogram's subtree for two things Delve computes
+  // separately:
+  //  - allInlineCallRanges (when `out`): every inlined subroutine at any
+  //    depth, lexical blocks included, each range tagged with its depth;
+  //  - inlinedCallLines: call sites along `chain`s of inlined subroutines
+  //    directly below the subprogram (loadDebugInfoMapsInlinedCalls skips
+  //    any other child, and the children of a malformed inlined call).
+  void walk_function(Dwarf_Die parent, uint32_t depth, bool chain, std::vector<InlinedRange>* out) {
     for_children(parent, [&](Dwarf_Die d) {
-      if (tag(d) != DW_TAG_inlined_subroutine) return;
+      if (tag(d) != DW_TAG_inlined_subroutine) {
+        if (out) walk_function(d, depth + 1, false, out);
+        return;
+      }
       DieAttrs a = attrs(d);
       std::vector<PcRange> rs = ranges(d, a);
-      if (!a.has_origin || rs.empty() || !a.has_call_file || !a.has_call_line) return;
-      const CompileUnit& cu = m_.cus[cu_index_];
-      if (!cu.has_line_info) return;
-      int64_t idx = static_cast<int64_t>(a.call_file);
-      if (cu.version < 5) idx--;
-      if (idx < 0 || idx >= static_cast<int64_t>(cu.lines.files.size())) return;
-      Function& fn = function_for(a.origin);
-      if (fn.cu == kNoCu) fn.cu = cu_index_;
-      m_.inlined_calls.push_back(
-          {cu_index_, static_cast<uint32_t>(idx), static_cast<uint32_t>(a.call_line), rs[0].lo});
-      inlined_calls(d);
+      if (out) {
+        uint64_t doff = die_offset(d);
+        for (const PcRange& r : rs) out->push_back({doff, depth, r});
+      }
+      bool recorded = chain && record_inlined_call(a, rs);
+      if (out || recorded) walk_function(d, depth + 1, recorded, out);
     });
   }
 
-  // Delve's allInlineCallRanges(getDwarfTree(fn.offset)): every inlined
-  // subroutine in the tree, deepest first.
-  void collect_inline_ranges(Dwarf_Die fn_die, uint64_t off) {
-    std::vector<InlinedRange> out;
-    std::function<void(Dwarf_Die, uint32_t)> visit = [&](Dwarf_Die parent, uint32_t depth) {
-      for_children(parent, [&](Dwarf_Die d) {
-        Dwarf_Half t = tag(d);
-        if (t == DW_TAG_inlined_subroutine) {
-          DieAttrs a = attrs(d);
-          uint64_t doff = die_offset(d);
-          for (const PcRange& r : ranges(d, a)) out.push_back({doff, depth, r});
-        }
-        visit(d, depth + 1);
-      });
-    };
-    visit(fn_die, 1);
-    if (out.empty()) return;
-    std::stable_sort(out.begin(), out.end(),
-                     [](const InlinedRange& x, const InlinedRange& y) { return x.depth > y.depth; });
-    m_.inline_ranges[off] = std::move(out);
+  // Delve's inlinedCallLines[{call file, call line}] += lowpc, if well formed.
+  bool record_inlined_call(const DieAttrs& a, const std::vector<PcRange>& rs) {
+    if (!a.has_origin || rs.empty() || !a.has_call_file || !a.has_call_line) return false;
+    const CompileUnit& cu = m_.cus[cu_index_];
+    if (!cu.has_line_info) return false;
+    int64_t idx = static_cast<int64_t>(a.call_file);
+    if (cu.version < 5) idx--;
+    if (idx < 0 || idx >= static_cast<int64_t>(cu.lines.files.size())) return false;
+    event(FnEvent::kInlinedCall, 0).origin = a.origin;
+    m_.inlined_calls.push_back(
+        {cu_index_, static_cast<uint32_t>(idx), static_cast<uint32_t>(a.call_line), rs[0].lo});
+    return true;
+  }
+
+  std::string function_name(const DieAttrs& a) const {
+    if (!a.name) return {};
+    return m_.cus[cu_index_].is_go ? std::string(a.name) : "C." + std::string(a.name);
   }
 
   const std::string& path_;
-  DwarfModel& m_;
+  ReadPart& m_;
   Obj obj_;
   Dwarf_Obj_Access_Interface iface_{};
   Dwarf_Debug dbg_ = nullptr;
-  std::unordered_map<uint64_t, uint32_t> fn_index_;
+  size_t first_unit_, end_unit_, unit_ordinal_ = 0;
   uint64_t unit_off_ = 0, next_unit_ = 0, cu_base_ = 0;
   Dwarf_Half version_ = 0, offset_size_ = 4;
   uint32_t cu_index_ = kNoCu;
 };
 
+
+// Unit boundaries from the .debug_info unit headers (4- or 12-byte lengths).
+std::vector<uint64_t> unit_sizes(Bytes info) {
+  std::vector<uint64_t> sizes;
+  uint64_t off = 0;
+  while (info.size() - off >= 4) {
+    uint32_t len32;
+    std::memcpy(&len32, info.data() + off, 4);
+    uint64_t len = len32, hdr = 4;
+    if (len32 == 0xffffffff) {
+      if (info.size() - off < 12) break;
+      std::memcpy(&len, info.data() + off + 4, 8);
+      hdr = 12;
+    }
+    if (len > info.size() - off - hdr) {
+      sizes.push_back(info.size() - off);  // let libdwarf report the bad length
+      break;
+    }
+    sizes.push_back(hdr + len);
+    off += hdr + len;
+  }
+  return sizes;
+}
+
+// Delve's loader, replayed: one Function per abstract origin or concrete DIE
+// (ctxt.lookupAbstractOrigin), fields overwritten in DIE order.
+void replay(const ReadPart& p, uint32_t cu_base, std::unordered_map<uint64_t, uint32_t>& index, DwarfModel& m) {
+  auto fn_for = [&](uint64_t off) -> Function& {
+    auto [it, inserted] = index.try_emplace(off, static_cast<uint32_t>(m.functions.size()));
+    if (inserted) m.functions.emplace_back();
+    return m.functions[it->second];
+  };
+  for (const FnEvent& e : p.events) {
+    uint32_t cu = cu_base + e.cu;
+    switch (e.kind) {
+      case FnEvent::kAbstract: {
+        Function& fn = fn_for(e.off);
+        fn.name = e.name;
+        fn.offset = e.off;
+        fn.cu = cu;
+        break;
+      }
+      case FnEvent::kConcreteInlined: {
+        Function& fn = fn_for(e.origin);
+        fn.offset = e.off;
+        fn.entry = e.entry;
+        fn.end = e.end;
+        fn.cu = cu;
+        break;
+      }
+      case FnEvent::kConcrete: {
+        Function& fn = fn_for(e.off);
+        fn.name = e.name;
+        fn.entry = e.entry;
+        fn.end = e.end;
+        fn.offset = e.off;
+        fn.cu = cu;
+        fn.trampoline = e.trampoline;
+        break;
+      }
+      case FnEvent::kInlinedCall: {
+        Function& fn = fn_for(e.origin);
+        if (fn.cu == kNoCu) fn.cu = cu;
+        break;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 DwarfModel read_dwarf(const std::string& path, const DwarfSections& sections) {
+  // Split the units into contiguous ranges of about equal size, one reader
+  // (one Dwarf_Debug) per range and thread.
+  std::vector<uint64_t> sizes = unit_sizes(sections.get(".debug_info"));
+  uint64_t total = 0;
+  for (uint64_t z : sizes) total += z;
+  const size_t nt = std::max<size_t>(1, std::min<size_t>(worker_threads(), sizes.size()));
+  std::vector<size_t> bounds{0};
+  uint64_t acc = 0;
+  for (size_t u = 0; u < sizes.size(); u++) {
+    acc += sizes[u];
+    if (acc * nt >= total * bounds.size() && bounds.size() < nt && u + 1 < sizes.size()) bounds.push_back(u + 1);
+  }
+  bounds.push_back(SIZE_MAX);  // the last reader also reports whatever follows
+  std::vector<ReadPart> parts(bounds.size() - 1);
+  dwarf_set_de_alloc_flag(0);  // process-wide: set before any reader starts
+  run_parallel(parts.size(), [&](size_t k) { Reader(path, sections, parts[k], bounds[k], bounds[k + 1]).run(); });
+
   DwarfModel m;
-  Reader r(path, sections, m);
-  r.run();
+  std::unordered_map<uint64_t, uint32_t> index;
+  for (ReadPart& p : parts) {
+    uint32_t base = static_cast<uint32_t>(m.cus.size());
+    replay(p, base, index, m);
+    for (auto& ic : p.inlined_calls) {
+      ic.cu += base;
+      m.inlined_calls.push_back(ic);
+    }
+    for (auto& [off, r] : p.inline_ranges) m.inline_ranges[off] = std::move(r);
+    for (auto& cu : p.cus) m.cus.push_back(std::move(cu));
+    m.dies += p.dies;
+  }
   return m;
 }
 

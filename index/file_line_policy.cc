@@ -3,236 +3,248 @@
 #include <algorithm>
 #include <numeric>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "index/line_table.h"
 #include "index/prologue.h"
+#include "preload/threads.h"
 
 namespace dlvidx::index {
 namespace {
 
 struct Occurrence {
-  uint32_t file, line;
-  uint64_t pc;
+  uint32_t line;
   bool stmt;
+  uint64_t pc;
 };
 
-bool key_less(const Occurrence& a, const Occurrence& b) {
-  if (a.file != b.file) return a.file < b.file;
-  if (a.line != b.line) return a.line < b.line;
-  return a.pc < b.pc;
+bool line_pc_less(const Occurrence& a, const Occurrence& b) {
+  return a.line != b.line ? a.line < b.line : a.pc < b.pc;
 }
 
-class Policy {
- public:
-  Policy(const DwarfModel& m, const ObjectFile& obj, const MappedFile& file)
-      : m_(m), prologue_(obj, file), queries_(m.cus.size()) {}
-
-  FileLineTable run() {
-    collect_sources();
-    sort_functions();
-    collect_occurrences();
-    evaluate_keys();
-    out_.disassembled = prologue_.disassembled();
-    return std::move(out_);
-  }
-
- private:
-  // Delve's bi.Sources, and each CU's file index -> global id.
-  void collect_sources() {
-    for (const auto& cu : m_.cus)
-      for (const auto& f : cu.lines.files) out_.files.push_back(f);
-    std::sort(out_.files.begin(), out_.files.end());
-    out_.files.erase(std::unique(out_.files.begin(), out_.files.end()), out_.files.end());
-    global_.resize(m_.cus.size());
-    for (size_t c = 0; c < m_.cus.size(); c++)
-      for (const auto& f : m_.cus[c].lines.files)
-        global_[c].push_back(static_cast<uint32_t>(
-            std::lower_bound(out_.files.begin(), out_.files.end(), f) - out_.files.begin()));
-  }
-
-  // Delve sorts bi.Functions by Entry (unstable; ties only among functions
-  // without code). We sort stably so the table is deterministic.
-  void sort_functions() {
-    order_.resize(m_.functions.size());
-    std::iota(order_.begin(), order_.end(), 0u);
-    std::stable_sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-      return m_.functions[a].entry < m_.functions[b].entry;
-    });
-    for (uint32_t i : order_) {
-      const Function& f = m_.functions[i];
-      if (f.end > f.entry) {
-        fn_slot_[i] = static_cast<uint32_t>(out_.functions.size());
-        out_.functions.push_back({f.entry, f.end, f.name});
-      }
-    }
-  }
+// Everything shared by the workers, computed once and then only read.
+struct Shared {
+  const DwarfModel& m;
+  std::vector<std::string> files;                 // Delve's bi.Sources
+  std::vector<uint32_t> order;                    // functions sorted by entry (PCToFunc order)
+  std::vector<uint32_t> slot;                     // function index -> FileLineTable::functions index
+  std::vector<std::vector<Occurrence>> rows;      // per file: rows, sorted by (line, pc)
+  std::vector<std::vector<Occurrence>> inlined;   // per file: inlined-call sites, sorted
+  std::vector<std::optional<LineTableQuery>> queries;  // per CU
+  uint64_t n_rows = 0, n_stmt = 0;
 
   // Delve's PCToFunc: sort.Search over functions sorted by entry.
   const Function* pc_to_func(uint64_t pc, uint32_t* index) const {
-    size_t lo = 0, hi = order_.size();
+    size_t lo = 0, hi = order.size();
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
-      const Function& f = m_.functions[order_[mid]];
+      const Function& f = m.functions[order[mid]];
       if (pc <= f.entry || (f.entry <= pc && pc < f.end))
         hi = mid;
       else
         lo = mid + 1;
     }
-    if (lo == order_.size()) return nullptr;
-    const Function& f = m_.functions[order_[lo]];
+    if (lo == order.size()) return nullptr;
+    const Function& f = m.functions[order[lo]];
     if (f.entry <= pc && pc < f.end) {
-      *index = order_[lo];
+      *index = order[lo];
       return &f;
     }
     return nullptr;
   }
+};
 
-  void collect_occurrences() {
-    for (size_t c = 0; c < m_.cus.size(); c++) {
-      for (const LineRow& r : m_.cus[c].lines.rows) {
-        if (r.end_sequence() || r.file == kNoFile) continue;
-        occ_.push_back({global_[c][r.file], r.line, r.pc, r.stmt()});
-        out_.rows++;
-        out_.stmt_rows += r.stmt();
+void collect_sources(Shared& s, std::vector<std::vector<uint32_t>>& global) {
+  for (const auto& cu : s.m.cus)
+    for (const auto& f : cu.lines.files) s.files.push_back(f);
+  std::sort(s.files.begin(), s.files.end());
+  s.files.erase(std::unique(s.files.begin(), s.files.end()), s.files.end());
+  global.resize(s.m.cus.size());
+  for (size_t c = 0; c < s.m.cus.size(); c++)
+    for (const auto& f : s.m.cus[c].lines.files)
+      global[c].push_back(static_cast<uint32_t>(std::lower_bound(s.files.begin(), s.files.end(), f) - s.files.begin()));
+}
+
+// Delve sorts bi.Functions by Entry (unstable; ties only among functions
+// without code). We sort stably so the table is deterministic.
+void sort_functions(Shared& s, FileLineTable& out) {
+  s.order.resize(s.m.functions.size());
+  std::iota(s.order.begin(), s.order.end(), 0u);
+  std::stable_sort(s.order.begin(), s.order.end(), [&](uint32_t a, uint32_t b) {
+    return s.m.functions[a].entry < s.m.functions[b].entry;
+  });
+  s.slot.assign(s.m.functions.size(), UINT32_MAX);
+  for (uint32_t i : s.order) {
+    const Function& f = s.m.functions[i];
+    if (f.end > f.entry) {
+      s.slot[i] = static_cast<uint32_t>(out.functions.size());
+      out.functions.push_back({f.entry, f.end, f.name});
+    }
+  }
+}
+
+// Rows and inlined-call sites bucketed by file (a counting pass, no global sort).
+void collect_occurrences(Shared& s, const std::vector<std::vector<uint32_t>>& global) {
+  s.rows.resize(s.files.size());
+  s.inlined.resize(s.files.size());
+  for (size_t c = 0; c < s.m.cus.size(); c++)
+    for (const LineRow& r : s.m.cus[c].lines.rows) {
+      if (r.end_sequence() || r.file == kNoFile) continue;
+      s.rows[global[c][r.file]].push_back({r.line, r.stmt(), r.pc});
+      s.n_rows++;
+      s.n_stmt += r.stmt();
+    }
+  for (const auto& ic : s.m.inlined_calls) s.inlined[global[ic.cu][ic.file]].push_back({ic.line, true, ic.lowpc});
+}
+
+// Evaluates Delve's steps for a range of files. One per thread: it owns its
+// disassembler and its prologue cache.
+class Worker {
+ public:
+  Worker(const Shared& s, const ObjectFile& obj, const MappedFile& file) : s_(s), prologue_(obj, file) {}
+
+  void run(uint32_t file_begin, uint32_t file_end, FileLineTable& out) {
+    for (uint32_t f = file_begin; f < file_end; f++) {
+      auto& rows = const_cast<std::vector<Occurrence>&>(s_.rows[f]);
+      auto& inl = const_cast<std::vector<Occurrence>&>(s_.inlined[f]);
+      std::sort(rows.begin(), rows.end(), line_pc_less);  // this file is only ours
+      std::sort(inl.begin(), inl.end(), line_pc_less);
+      size_t i = 0, j = 0;
+      while (i < rows.size() || j < inl.size()) {
+        bool from_rows = j == inl.size() || (i < rows.size() && rows[i].line <= inl[j].line);
+        uint32_t line = from_rows ? rows[i].line : inl[j].line;
+        size_t ie = i, je = j;
+        while (ie < rows.size() && rows[ie].line == line) ie++;
+        while (je < inl.size() && inl[je].line == line) je++;
+        if (from_rows) {
+          evaluate(f, line, &rows[i], &rows[ie - 1] + 1, out);  // rows win; inlined sites are a fallback
+        } else {
+          out.inlined_fallback_keys++;
+          evaluate(f, line, &inl[j], &inl[je - 1] + 1, out);
+        }
+        i = ie;
+        j = je;
       }
     }
-    std::sort(occ_.begin(), occ_.end(), key_less);
-    for (const auto& ic : m_.inlined_calls)
-      inl_.push_back({global_[ic.cu][ic.file], ic.line, ic.lowpc, true});
-    std::sort(inl_.begin(), inl_.end(), key_less);
+    out.disassembled += prologue_.disassembled();
   }
 
-  const LineTableQuery& query(uint32_t cu) {
-    if (!queries_[cu]) queries_[cu].emplace(m_.cus[cu].lines);
-    return *queries_[cu];
-  }
-
+ private:
   uint64_t after_prologue(uint32_t fi) {
-    auto it = prologue_cache_.find(fi);
-    if (it != prologue_cache_.end()) return it->second;
-    const Function& fn = m_.functions[fi];
+    auto it = cache_.find(fi);
+    if (it != cache_.end()) return it->second;
+    const Function& fn = s_.m.functions[fi];
     uint64_t pc = fn.entry;
-    if (fn.cu != kNoCu && m_.cus[fn.cu].has_line_info)
-      pc = prologue_.first_pc_after_prologue(fn, query(fn.cu));
-    prologue_cache_.emplace(fi, pc);
+    if (fn.cu != kNoCu && s_.queries[fn.cu]) pc = prologue_.first_pc_after_prologue(fn, *s_.queries[fn.cu]);
+    cache_.emplace(fi, pc);
     return pc;
   }
 
-  // Walks the union of row keys and inlined-call keys in (file, line) order.
-  void evaluate_keys() {
-    size_t i = 0, j = 0;
-    while (i < occ_.size() || j < inl_.size()) {
-      bool take_rows;
-      if (i == occ_.size())
-        take_rows = false;
-      else if (j == inl_.size())
-        take_rows = true;
-      else
-        take_rows = !(inl_[j].file < occ_[i].file ||
-                      (inl_[j].file == occ_[i].file && inl_[j].line < occ_[i].line));
-      const Occurrence& k = take_rows ? occ_[i] : inl_[j];
-      uint32_t file = k.file, line = k.line;
-      auto end_of = [&](const std::vector<Occurrence>& v, size_t p) {
-        while (p < v.size() && v[p].file == file && v[p].line == line) p++;
-        return p;
-      };
-      size_t ie = take_rows ? end_of(occ_, i) : i;
-      size_t je = end_of(inl_, j);
-      if (take_rows) {
-        evaluate(file, line, occ_.begin() + i, occ_.begin() + ie);
-      } else {
-        out_.inlined_fallback_keys++;
-        evaluate(file, line, inl_.begin() + j, inl_.begin() + je);
+  // Steps 2-5 for one key. PCs are sorted, and a function is one PC range, so
+  // the PCs of a function are one run: no maps, no per-key allocation.
+  void evaluate(uint32_t file, uint32_t line, const Occurrence* b, const Occurrence* e, FileLineTable& out) {
+    FileLineResult res{file, line, static_cast<uint32_t>(out.pcs.size()), 0};
+    const Occurrence* p = b;
+    while (p != e) {
+      uint32_t fi = 0;
+      const Function* fn = s_.pc_to_func(p->pc, &fi);
+      if (!fn) {
+        p++;
+        continue;
       }
-      i = ie;
-      j = je;
+      const Occurrence* run_end = p;
+      while (run_end != e && run_end->pc >= fn->entry && run_end->pc < fn->end) run_end++;
+      if (fn->name.find("\xc2\xb7" "dwrap\xc2\xb7") == std::string::npos && !fn->trampoline)
+        select(fi, *fn, p, run_end, out);
+      p = run_end;
+    }
+    std::sort(out.pcs.begin() + res.pc_begin, out.pcs.end());
+    out.pcs.erase(std::unique(out.pcs.begin() + res.pc_begin, out.pcs.end()), out.pcs.end());
+    res.pc_count = static_cast<uint32_t>(out.pcs.size() - res.pc_begin);
+    out.keys.push_back(res);
+  }
+
+  // Steps 3-5 for the PCs of one function.
+  void select(uint32_t fi, const Function& fn, const Occurrence* b, const Occurrence* e, FileLineTable& out) {
+    static const std::vector<InlinedRange> kNone;
+    auto ir = s_.m.inline_ranges.find(fn.offset);
+    const auto& inl = ir == s_.m.inline_ranges.end() ? kNone : ir->second;
+    parts_.clear();
+    for (const Occurrence* o = b; o != e; o++) {
+      uint64_t off = fn.offset;
+      for (const auto& r : inl)
+        if (r.range.lo <= o->pc && o->pc < r.range.hi) {
+          off = r.die_offset;
+          break;
+        }
+      Part* part = nullptr;
+      for (Part& q : parts_)
+        if (q.off == off) part = &q;
+      if (!part) part = &parts_.emplace_back(Part{off, 0, o->pc});  // PCs ascend: the first is the smallest
+      if (o->stmt && !part->stmt) part->stmt = o->pc;
+    }
+    for (const Part& q : parts_) {
+      uint64_t sel = q.stmt ? q.stmt : q.first;
+      if (sel == 0) continue;
+      if (q.off == fn.offset && sel == fn.entry) {
+        uint64_t moved = after_prologue(fi);
+        out.prologue_moves += moved != sel;
+        sel = moved;
+      }
+      out.pcs.push_back(sel);
     }
   }
 
-  using It = std::vector<Occurrence>::const_iterator;
-
-  void evaluate(uint32_t file, uint32_t line, It begin, It end) {
-    FileLineResult res;
-    res.file = file;
-    res.line = line;
-    // Step 2: group by containing function (PCs are sorted).
-    std::vector<std::pair<uint32_t, std::vector<const Occurrence*>>> groups;
-    std::unordered_map<uint32_t, size_t> group_of;
-    for (It it = begin; it != end; ++it) {
-      uint32_t fi = 0;
-      if (!pc_to_func(it->pc, &fi)) continue;
-      auto [g, inserted] = group_of.try_emplace(fi, groups.size());
-      if (inserted) groups.push_back({fi, {}});
-      groups[g->second].second.push_back(&*it);
-    }
-    for (auto& [fi, pcs] : groups) {
-      const Function& fn = m_.functions[fi];
-      if (fn.name.find("\xc2\xb7" "dwrap\xc2\xb7") != std::string::npos || fn.trampoline) continue;
-      // Step 3: split by the deepest inlined call containing each PC.
-      static const std::vector<InlinedRange> kNone;
-      auto ir = m_.inline_ranges.find(fn.offset);
-      const auto& inl = ir == m_.inline_ranges.end() ? kNone : ir->second;
-      std::vector<std::pair<uint64_t, std::vector<const Occurrence*>>> parts;
-      for (const Occurrence* o : pcs) {
-        uint64_t off = fn.offset;
-        for (const auto& r : inl)
-          if (r.range.lo <= o->pc && o->pc < r.range.hi) {
-            off = r.die_offset;
-            break;
-          }
-        auto p = std::find_if(parts.begin(), parts.end(), [&](auto& x) { return x.first == off; });
-        if (p == parts.end()) {
-          parts.push_back({off, {}});
-          p = parts.end() - 1;
-        }
-        p->second.push_back(o);
-      }
-      // Steps 4 and 5.
-      for (auto& [off, ps] : parts) {
-        uint64_t sel = 0;
-        for (const Occurrence* o : ps)
-          if (o->stmt) {
-            sel = o->pc;
-            break;
-          }
-        if (sel == 0 && !ps.empty()) sel = ps.front()->pc;
-        if (sel == 0) continue;
-        if (off == fn.offset && sel == fn.entry) {
-          uint64_t moved = after_prologue(fi);
-          out_.prologue_moves += moved != sel;
-          sel = moved;
-        }
-        res.pcs.push_back(sel);
-      }
-    }
-    std::sort(res.pcs.begin(), res.pcs.end());
-    res.pcs.erase(std::unique(res.pcs.begin(), res.pcs.end()), res.pcs.end());
-    for (uint64_t pc : res.pcs) {
-      uint32_t fi = 0;
-      if (pc_to_func(pc, &fi))
-        if (auto s = fn_slot_.find(fi); s != fn_slot_.end()) res.functions.push_back(s->second);
-    }
-    std::sort(res.functions.begin(), res.functions.end());
-    res.functions.erase(std::unique(res.functions.begin(), res.functions.end()), res.functions.end());
-    out_.keys.push_back(std::move(res));
-  }
-
-  const DwarfModel& m_;
+  struct Part {
+    uint64_t off, stmt, first;
+  };
+  const Shared& s_;
   PrologueFinder prologue_;
-  std::vector<std::optional<LineTableQuery>> queries_;
-  FileLineTable out_;
-  std::vector<std::vector<uint32_t>> global_;
-  std::vector<uint32_t> order_;
-  std::unordered_map<uint32_t, uint32_t> fn_slot_;
-  std::vector<Occurrence> occ_, inl_;
-  std::unordered_map<uint32_t, uint64_t> prologue_cache_;
+  std::unordered_map<uint32_t, uint64_t> cache_;
+  std::vector<Part> parts_;
 };
 
 }  // namespace
 
 FileLineTable build_file_line_table(const DwarfModel& m, const ObjectFile& obj, const MappedFile& file) {
-  return Policy(m, obj, file).run();
+  FileLineTable out;
+  Shared s{m};
+  std::vector<std::vector<uint32_t>> global;
+  collect_sources(s, global);
+  sort_functions(s, out);
+  collect_occurrences(s, global);
+  s.queries.resize(m.cus.size());
+  for (size_t c = 0; c < m.cus.size(); c++)
+    if (m.cus[c].has_line_info) s.queries[c].emplace(m.cus[c].lines);
+  out.files = s.files;
+  out.rows = s.n_rows;
+  out.stmt_rows = s.n_stmt;
+
+  // Split the files into contiguous ranges of about equal row counts; each
+  // worker fills its own table; they are concatenated in file order, so the
+  // result is the same whatever the thread count.
+  const uint32_t nf = static_cast<uint32_t>(s.files.size());
+  const unsigned nt = std::max(1u, std::min<unsigned>(worker_threads(), nf));
+  std::vector<uint32_t> bounds{0};
+  uint64_t per = s.n_rows / nt + 1, acc = 0;
+  for (uint32_t f = 0; f < nf; f++) {
+    acc += s.rows[f].size() + s.inlined[f].size();
+    if (acc >= per * bounds.size() && bounds.size() < nt) bounds.push_back(f + 1);
+  }
+  bounds.push_back(nf);
+  std::vector<FileLineTable> parts(bounds.size() - 1);
+  run_parallel(parts.size(), [&](size_t k) { Worker(s, obj, file).run(bounds[k], bounds[k + 1], parts[k]); });
+  for (auto& p : parts) {
+    uint32_t base = static_cast<uint32_t>(out.pcs.size());
+    for (auto& k : p.keys) k.pc_begin += base;
+    out.keys.insert(out.keys.end(), p.keys.begin(), p.keys.end());
+    out.pcs.insert(out.pcs.end(), p.pcs.begin(), p.pcs.end());
+    out.inlined_fallback_keys += p.inlined_fallback_keys;
+    out.prologue_moves += p.prologue_moves;
+    out.disassembled += p.disassembled;
+  }
+  return out;
 }
 
 }  // namespace dlvidx::index

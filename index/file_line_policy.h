@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,19 +32,22 @@ struct FunctionRange {
 struct FileLineResult {
   uint32_t file = 0;  // index into FileLineTable::files
   uint32_t line = 0;
-  std::vector<uint64_t> pcs;        // Delve's answer; empty if every PC was in a skipped wrapper
-  std::vector<uint32_t> functions;  // index into FileLineTable::functions, sorted unique
+  uint32_t pc_begin = 0;  // Delve's answer: FileLineTable::pcs[pc_begin, +pc_count), sorted, unique;
+  uint32_t pc_count = 0;  // empty if every PC was in a skipped wrapper
 };
 
 struct FileLineTable {
   std::vector<std::string> files;        // Delve's bi.Sources: sorted, unique
   std::vector<FileLineResult> keys;      // sorted by (file, line)
+  std::vector<uint64_t> pcs;             // the answers of all keys
   std::vector<FunctionRange> functions;  // sorted by entry (PCToFunc order)
   uint64_t rows = 0;                     // rows seen (not end_sequence)
   uint64_t stmt_rows = 0;
   uint64_t inlined_fallback_keys = 0;
   uint64_t prologue_moves = 0;
   uint64_t disassembled = 0;
+
+  std::span<const uint64_t> pcs_of(const FileLineResult& r) const { return {pcs.data() + r.pc_begin, r.pc_count}; }
 };
 
 FileLineTable build_file_line_table(const DwarfModel& m, const ObjectFile& obj, const MappedFile& file);

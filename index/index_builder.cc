@@ -55,8 +55,7 @@ std::vector<uint8_t> build_index_image(const FileLineTable& t, const BinaryIdent
 
   // PC base: the lowest PC anywhere in the table.
   uint64_t lo = UINT64_MAX, hi = 0;
-  for (const auto& k : t.keys)
-    for (uint64_t pc : k.pcs) lo = std::min(lo, pc), hi = std::max(hi, pc);
+  for (uint64_t pc : t.pcs) lo = std::min(lo, pc), hi = std::max(hi, pc);
   for (const auto& f : t.functions) lo = std::min(lo, f.entry);
   if (lo == UINT64_MAX) lo = 0;
   for (const auto& f : t.functions) hi = std::max(hi, f.end);
@@ -116,17 +115,18 @@ std::vector<uint8_t> build_index_image(const FileLineTable& t, const BinaryIdent
     words.resize(w0 + (span + 63) / 64, LineWord{0, 0, 0});
     for (size_t i = kb; i < k; i++) {
       const FileLineResult& r = t.keys[i];
+      auto pcs = t.pcs_of(r);
       uint64_t bit = r.line - fe.min_line;
       words[w0 + bit / 64].bits |= 1ull << (bit % 64);
-      if (r.pcs.size() == 1) {
-        values.push_back(static_cast<uint32_t>(r.pcs[0] - lo));
+      if (pcs.size() == 1) {
+        values.push_back(static_cast<uint32_t>(pcs[0] - lo));
       } else {
         if (pc_lists.size() >= kPcList) fail("too many PC lists for the index format");
         values.push_back(kPcList | static_cast<uint32_t>(pc_lists.size()));
-        pc_lists.push_back(static_cast<uint32_t>(r.pcs.size()));
-        for (uint64_t pc : r.pcs) pc_lists.push_back(static_cast<uint32_t>(pc - lo));
+        pc_lists.push_back(static_cast<uint32_t>(pcs.size()));
+        for (uint64_t pc : pcs) pc_lists.push_back(static_cast<uint32_t>(pc - lo));
       }
-      n_pcs += r.pcs.size();
+      n_pcs += pcs.size();
     }
     uint32_t rank = 0;
     for (size_t w = w0; w < words.size(); w++) {

@@ -14,6 +14,16 @@ LineTableQuery::LineTableQuery(const LineTable& lt) : rows_(lt.rows) {
       b = i + 1;
     }
   }
+  for (uint32_t k = 0; k < seqs_.size(); k++) {
+    const Sequence& s = seqs_[k];
+    if (s.monotonic)
+      by_first_.push_back({rows_[s.begin].pc, rows_[s.end - 1].pc, k});
+    else
+      unordered_.push_back(k);
+  }
+  std::sort(by_first_.begin(), by_first_.end(), [](const Span& a, const Span& b) { return a.first < b.first; });
+  uint64_t m = 0;
+  for (const Span& sp : by_first_) max_last_.push_back(m = std::max(m, sp.last));
 }
 
 uint64_t LineTableQuery::last_address(size_t i) const {
@@ -21,27 +31,38 @@ uint64_t LineTableQuery::last_address(size_t i) const {
   return rows_[i - 1].pc;
 }
 
-size_t LineTableQuery::position(uint64_t base) const {
+size_t LineTableQuery::hit_in(const Sequence& s, uint64_t base) const {
   auto hit = [&](size_t i) {
     const LineRow& r = rows_[i];
     uint64_t last = last_address(i);
     return (r.pc > base && last != UINT64_MAX && base >= last) || (r.pc == base && !r.end_sequence());
   };
-  for (const Sequence& s : seqs_) {
-    if (!s.monotonic) {
-      for (size_t i = s.begin; i < s.end; i++)
-        if (hit(i)) return i;
-      continue;
-    }
-    // Sorted: the first candidate is the first row at or past base.
-    auto it = std::lower_bound(rows_.begin() + s.begin, rows_.begin() + s.end, base,
-                               [](const LineRow& r, uint64_t pc) { return r.pc < pc; });
-    for (size_t i = it - rows_.begin(); i < s.end; i++) {
+  if (!s.monotonic) {
+    for (size_t i = s.begin; i < s.end; i++)
       if (hit(i)) return i;
-      if (rows_[i].pc > base) break;  // later rows of this sequence cannot hit
-    }
+    return npos;
+  }
+  // Sorted: the first candidate is the first row at or past base.
+  auto it = std::lower_bound(rows_.begin() + s.begin, rows_.begin() + s.end, base,
+                             [](const LineRow& r, uint64_t pc) { return r.pc < pc; });
+  for (size_t i = it - rows_.begin(); i < s.end; i++) {
+    if (hit(i)) return i;
+    if (rows_[i].pc > base) break;  // later rows of this sequence cannot hit
   }
   return npos;
+}
+
+// Delve runs the machine from the start of the CU's program and stops at the
+// first hit; sequences that cannot contain base are skipped, the earliest hit
+// in program order wins.
+size_t LineTableQuery::position(uint64_t base) const {
+  size_t best = npos;
+  auto k = std::upper_bound(by_first_.begin(), by_first_.end(), base,
+                            [](uint64_t b, const Span& sp) { return b < sp.first; }) - by_first_.begin();
+  for (ptrdiff_t j = k - 1; j >= 0 && max_last_[j] >= base; j--)
+    if (by_first_[j].last >= base) best = std::min(best, hit_in(seqs_[by_first_[j].seq], base));
+  for (uint32_t q : unordered_) best = std::min(best, hit_in(seqs_[q], base));
+  return best;
 }
 
 uint32_t LineTableQuery::pc_to_line(uint64_t base, uint64_t pc) const {

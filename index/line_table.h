@@ -39,8 +39,20 @@ class LineTableQuery {
     size_t begin, end;  // row index range, end_sequence row included
     bool monotonic;
   };
+  // The first row of sequence s at which Delve's machine would stop for base.
+  size_t hit_in(const Sequence& s, uint64_t base) const;
+
   const std::vector<LineRow>& rows_;
   std::vector<Sequence> seqs_;
+  // Monotonic sequences by first PC, with the running maximum of their last
+  // PC: Go writes one sequence per function, so a CU can have thousands.
+  struct Span {
+    uint64_t first, last;
+    uint32_t seq;
+  };
+  std::vector<Span> by_first_;
+  std::vector<uint64_t> max_last_;
+  std::vector<uint32_t> unordered_;  // non-monotonic sequences, checked in full
 };
 
 }  // namespace dlvidx::index

@@ -60,6 +60,7 @@ class IndexView {
 
   const IndexHeader& header() const { return *h_; }
   uint64_t size() const { return image_.size(); }
+  Bytes bytes() const { return image_; }
 
   uint32_t n_files() const { return static_cast<uint32_t>(h_->n_files); }
   std::string_view file_path(uint32_t f) const;

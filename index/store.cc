@@ -85,7 +85,23 @@ std::string IndexStore::cache_path(uint64_t key) const {
 }
 
 std::optional<IndexHandle> IndexStore::open(const BinaryIdentity& id, std::vector<std::string>* notes) {
-  if (auto h = open_shm(id, notes)) return h;
+  if (auto h = open_shm(id, notes)) {
+    // Published by a process with another cache directory, or the file was
+    // removed: write it, so the index survives the shared memory (a reboot).
+    if (::access(cache_path(id.key).c_str(), F_OK) != 0) {
+      Bytes img = h->view().bytes();
+      std::vector<uint8_t> copy(img.begin(), img.end());
+      auto* hdr = reinterpret_cast<IndexHeader*>(copy.data());
+      hdr->ready = 0;
+      hdr->creator_pid = 0;
+      try {
+        write_file(copy, id.key);
+      } catch (const Error& e) {
+        if (notes) notes->push_back(e.what());
+      }
+    }
+    return h;
+  }
   return open_file(id, notes);
 }
 

@@ -6,6 +6,7 @@
 
 #include "preload/byte_reader.h"
 #include "preload/error.h"
+#include "preload/threads.h"
 
 namespace dlvidx {
 namespace {
@@ -81,13 +82,20 @@ Bytes decompress_section(const std::string& path, const Section& s, DwarfSection
 
 DwarfSections load_dwarf_sections(const std::string& path, const ObjectFile& obj) {
   DwarfSections out;
-  for (const char* name : kIndexSections) {
-    const Section* s = obj.find(name);
-    if (!s) continue;
-    out.raw_bytes += s->data.size();
-    Bytes v = decompress_section(path, *s, out);
-    out.bytes += v.size();
-    out.views[name] = v;
+  std::vector<const Section*> found;
+  for (const char* name : kIndexSections)
+    if (const Section* s = obj.find(name)) found.push_back(s);
+  // Inflate the sections concurrently (.debug_info and .debug_line are most of
+  // the bytes), each into its own DwarfSections, then merge in order.
+  std::vector<DwarfSections> each(found.size());
+  std::vector<Bytes> views(found.size());
+  run_parallel(found.size(), [&](size_t i) { views[i] = decompress_section(path, *found[i], each[i]); });
+  for (size_t i = 0; i < found.size(); i++) {
+    out.raw_bytes += found[i]->data.size();
+    out.bytes += views[i].size();
+    out.views[found[i]->name] = views[i];
+    out.compressed += each[i].compressed;
+    for (auto& b : each[i].owned) out.owned.push_back(std::move(b));
   }
   if (out.get(".debug_info").empty() || out.get(".debug_line").empty()) {
     fail("{}: no DWARF: built with -s/-w? (no .debug_info/.debug_line; rebuild without "

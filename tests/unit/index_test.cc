@@ -28,11 +28,12 @@ FileLineTable sample_table() {
   t.files = {"/src/a.go", "/src/b/a.go", "/src/c.go"};
   t.functions = {{0x1000, 0x1100, "main.a"}, {0x1100, 0x1200, "main.b"}, {0x2000, 0x2100, "b.a"}};
   // a.go: lines 3, 5 (two PCs), 70 (beyond one bitmap word), 200 (no addresses)
-  t.keys.push_back({0, 3, {0x1004}, {0}});
-  t.keys.push_back({0, 5, {0x1010, 0x1120}, {0, 1}});
-  t.keys.push_back({0, 70, {0x1130}, {1}});
-  t.keys.push_back({0, 200, {}, {}});
-  t.keys.push_back({1, 1, {0x2008}, {2}});
+  t.pcs = {0x1004, 0x1010, 0x1120, 0x1130, 0x2008};
+  t.keys.push_back({0, 3, 0, 1});
+  t.keys.push_back({0, 5, 1, 2});
+  t.keys.push_back({0, 70, 3, 1});
+  t.keys.push_back({0, 200, 4, 0});
+  t.keys.push_back({1, 1, 4, 1});
   return t;
 }
 
