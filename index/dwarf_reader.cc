@@ -84,6 +84,7 @@ struct DieAttrs {
   bool has_call_file = false, has_call_line = false;
   Dwarf_Unsigned call_file = 0, call_line = 0;
   bool has_stmt_list = false;
+  const char* producer = nullptr;
 };
 
 // What one reader produces for a contiguous range of units. Function updates
@@ -298,6 +299,12 @@ class Reader {
         case DW_AT_stmt_list:
           a.has_stmt_list = true;
           break;
+        case DW_AT_producer: {
+          char* p = nullptr;
+          r = dwarf_formstring(at, &p, &err);
+          a.producer = p;
+          break;
+        }
         default:
           break;
       }
@@ -394,6 +401,14 @@ class Reader {
     std::string comp_dir = a.comp_dir ? a.comp_dir : "";
     cu.name = a.name ? a.name : "";
     cu_base_ = a.has_low ? a.low : 0;
+    // Compiled with -l (Delve reads the same flag from DW_AT_producer to call a
+    // unit "not inlined"): the compiler ran no inliner, so the unit has no
+    // DW_TAG_inlined_subroutine and function subtrees need not be walked.
+    cu_inlines_ = true;
+    if (std::string_view prod = a.producer ? a.producer : ""; cu.is_go) {
+      auto semi = prod.find(';');
+      if (semi != std::string_view::npos && prod.substr(semi).find("-l") != std::string_view::npos) cu_inlines_ = false;
+    }
     if (a.ranges_attr) dwarf_dealloc_attribute(a.ranges_attr);
     if (a.has_stmt_list) read_lines(cu_die, comp_dir, cu);  // after is_go is known
     cu_index_ = static_cast<uint32_t>(m_.cus.size());
@@ -522,7 +537,7 @@ class Reader {
     DieAttrs a = attrs(d);
     if (a.has_inline && a.inline_val >= 1) {  // abstract
       if (a.ranges_attr) dwarf_dealloc_attribute(a.ranges_attr);
-      walk_function(d, 1, /*chain=*/true, nullptr);
+      if (cu_inlines_) walk_function(d, 1, /*chain=*/true, nullptr);
       event(FnEvent::kAbstract, off).name = function_name(a);
       return;
     }
@@ -540,6 +555,7 @@ class Reader {
       e.end = rs.empty() ? 0 : rs[0].hi;
       e.trampoline = a.trampoline;
     }
+    if (!cu_inlines_) return;
     std::vector<InlinedRange> inl;
     walk_function(d, 1, /*chain=*/true, &inl);
     if (!inl.empty()) {
@@ -601,6 +617,7 @@ class Reader {
   uint64_t unit_off_ = 0, next_unit_ = 0, cu_base_ = 0;
   Dwarf_Half version_ = 0, offset_size_ = 4;
   uint32_t cu_index_ = kNoCu;
+  bool cu_inlines_ = true;
 };
 
 
@@ -680,7 +697,9 @@ DwarfModel read_dwarf(const std::string& path, const DwarfSections& sections) {
   std::vector<uint64_t> sizes = unit_sizes(sections.get(".debug_info"));
   uint64_t total = 0;
   for (uint64_t z : sizes) total += z;
-  const size_t nt = std::max<size_t>(1, std::min<size_t>(worker_threads(), sizes.size()));
+  // More ranges than threads, handed out as threads finish: unit costs vary
+  // (runtime's unit is by far the largest), so this balances the work.
+  const size_t nt = std::max<size_t>(1, std::min<size_t>(4 * worker_threads(), sizes.size()));
   std::vector<size_t> bounds{0};
   uint64_t acc = 0;
   for (size_t u = 0; u < sizes.size(); u++) {
@@ -690,7 +709,7 @@ DwarfModel read_dwarf(const std::string& path, const DwarfSections& sections) {
   bounds.push_back(SIZE_MAX);  // the last reader also reports whatever follows
   std::vector<ReadPart> parts(bounds.size() - 1);
   dwarf_set_de_alloc_flag(0);  // process-wide: set before any reader starts
-  run_parallel(parts.size(), [&](size_t k) { Reader(path, sections, parts[k], bounds[k], bounds[k + 1]).run(); });
+  run_tasks(parts.size(), [&](size_t k) { Reader(path, sections, parts[k], bounds[k], bounds[k + 1]).run(); });
 
   DwarfModel m;
   std::unordered_map<uint64_t, uint32_t> index;

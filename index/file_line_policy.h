@@ -10,7 +10,8 @@
 //  5. if that is the function's entry (outside inlined calls), move past the
 //     prologue (prologue.h).
 // The result is sorted and deduplicated, as dlv reports breakpoint addresses.
-// Delve 1.20 differs only in step 1's error texts (no ", binary is stripped").
+// Delve 1.20.2 differs only in its error texts (no ", binary is stripped"
+// variant) and in prologue.h's step 3. The tests check against 1.27.1.
 #pragma once
 
 #include <cstdint>

@@ -7,7 +7,8 @@
 //  3. if that is still the entry, the first is_stmt row in [entry, end).
 // Note: with regabi (Go >= 1.17) amd64 prologues no longer start with a MOV of
 // g, so step 2 rarely matches on amd64; on arm64 it does when step 1 fails.
-// Delve 1.20 behaves the same for these steps.
+// Delve 1.20.2 differs in step 3 only: it takes the first is_stmt row with
+// the same file and line as the entry (FirstStmtForLine), not any is_stmt row.
 #pragma once
 
 #include <cstdint>

@@ -89,7 +89,7 @@ DwarfSections load_dwarf_sections(const std::string& path, const ObjectFile& obj
   // the bytes), each into its own DwarfSections, then merge in order.
   std::vector<DwarfSections> each(found.size());
   std::vector<Bytes> views(found.size());
-  run_parallel(found.size(), [&](size_t i) { views[i] = decompress_section(path, *found[i], each[i]); });
+  run_tasks(found.size(), [&](size_t i) { views[i] = decompress_section(path, *found[i], each[i]); });
   for (size_t i = 0; i < found.size(); i++) {
     out.raw_bytes += found[i]->data.size();
     out.bytes += views[i].size();

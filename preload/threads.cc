@@ -1,5 +1,6 @@
 #include "preload/threads.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
@@ -34,6 +35,14 @@ void run_parallel(size_t n, const std::function<void(size_t)>& fn) {
   if (n) guarded(n - 1);
   for (auto& t : ts) t.join();
   if (first) std::rethrow_exception(first);
+}
+
+void run_tasks(size_t n, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  size_t nt = std::min<size_t>(n, worker_threads());
+  run_parallel(nt, [&](size_t) {
+    for (size_t k; (k = next.fetch_add(1)) < n;) fn(k);
+  });
 }
 
 }  // namespace dlvidx

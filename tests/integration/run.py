@@ -190,6 +190,19 @@ def test_store(args):
               "they leave exactly one cache file and no temp files")
         r5 = json.loads(dlvidx(args, "build", "--reuse", "--json", bin_path, cache=cache).stdout)
         check(not r5["built"], "and a valid index that the next open uses")
+
+    # Deterministic output whatever the thread count.
+    big = corpus(args, "cmdcompile-go127-linux-amd64")
+    images = []
+    for threads in ("1", "2", "5"):
+        with Cache() as c:
+            env = dict(os.environ, DLVIDX_THREADS=threads)
+            p = subprocess.run([args.dlvidx, "build", "--json", "--cache-dir", c.dir, big], env=env,
+                               capture_output=True, text=True, check=True)
+            key = json.loads(p.stdout)["key"]
+            images.append(open(os.path.join(c.dir, key + ".idx"), "rb").read())
+    check(images[0] == images[1] == images[2], f"cmd/compile's index is byte-identical with 1, 2 and 5 threads "
+          f"({len(images[0])} bytes)")
     sys.exit(0 if ok else 1)
 
 
