@@ -3,7 +3,8 @@
 // maps it read-only; a lookup is O(1) and allocates nothing.
 //
 //   IndexHeader                      fixed 1024 bytes at offset 0
-//   strings   char[]                 file paths and function names, NUL-terminated
+//   strings   char[]                 file paths, NUL-terminated
+//   names     zlib stream            function names, NUL-terminated (cold: only the CLI prints them)
 //   files     FileEntry[n_files]     sorted by path (Delve's bi.Sources order)
 //   file_hash uint32[file_hash_cap]  path hash -> file id + 1 (0 = empty), linear probing
 //   words     LineWord[]             per file, one bit per source line in [min_line, max_line]:
@@ -22,7 +23,7 @@
 namespace dlvidx::index {
 
 inline constexpr char kMagic[8] = {'D', 'L', 'V', 'I', 'D', 'X', '\0', '\x01'};
-inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr uint32_t kPcList = 0x80000000u;  // value: index into pc_lists
 
 struct FileEntry {
@@ -45,7 +46,7 @@ struct LineWord {
 struct FunctionEntry {
   uint32_t entry;  // offset from pc_base
   uint32_t size;
-  uint32_t name;   // offset into strings
+  uint32_t name;   // offset into the inflated names
 };
 
 struct TableRef {
@@ -84,7 +85,10 @@ struct IndexHeader {
 
   TableRef strings, files, file_hash, words, values, pc_lists, functions;
   uint32_t creator_pid;  // shared memory only: the process that published it
-  uint8_t reserved1[1024 - 524];
+  uint32_t reserved3;
+  TableRef names;        // zlib stream
+  uint64_t names_bytes;  // inflated size
+  uint8_t reserved1[1024 - 552];
 };
 static_assert(offsetof(IndexHeader, strings) == 408, "layout is fixed");
 static_assert(sizeof(IndexHeader) == 1024, "IndexHeader is 1024 bytes");

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 #include <xxhash.h>
+#include <zlib.h>
+
+#include <mutex>
 
 #include <algorithm>
 #include <bit>
@@ -11,6 +14,13 @@
 #include "preload/error.h"
 
 namespace dlvidx::index {
+
+struct IndexView::Names {
+  std::once_flag once;
+  std::string text;
+  bool ok = false;
+};
+
 namespace {
 
 template <typename T>
@@ -46,6 +56,8 @@ IndexView IndexView::open(Bytes img, Verify verify) {
   v.pc_lists_n_ = h->pc_lists.bytes / 4;
   v.pc_lists_ = table<uint32_t>(img, h->pc_lists, v.pc_lists_n_, "pc_lists");
   v.functions_ = table<FunctionEntry>(img, h->functions, h->n_functions, "functions");
+  table<uint8_t>(img, h->names, h->names.bytes, "names");
+  v.names_ = std::make_shared<Names>();
   if (!std::has_single_bit(h->file_hash_cap) || h->n_files >= h->file_hash_cap)
     fail("index is corrupt: bad file hash table size");
   const uint64_t sbytes = h->strings.bytes;
@@ -78,8 +90,10 @@ IndexView IndexView::open(Bytes img, Verify verify) {
                             v.pc_lists_[val & ~kPcList] > v.pc_lists_n_ - (val & ~kPcList) - 1))
       fail("index is corrupt: PC list of value {}", i);
   }
+  const std::string* names = v.names();
+  if (!names) fail("index is corrupt: function names do not inflate to {} bytes", h->names_bytes);
   for (uint64_t i = 0; i < h->n_functions; i++)
-    if (v.functions_[i].name >= sbytes) fail("index is corrupt: function entry {}", i);
+    if (v.functions_[i].name >= names->size()) fail("index is corrupt: function entry {}", i);
   return v;
 }
 
@@ -183,9 +197,22 @@ std::vector<uint32_t> IndexView::lines_with_code(uint32_t file, uint32_t lo, uin
   return out;
 }
 
+const std::string* IndexView::names() const {
+  std::call_once(names_->once, [&] {
+    const TableRef& r = h_->names;
+    if (h_->names_bytes > (1ull << 32)) return;
+    names_->text.resize(h_->names_bytes);
+    uLongf n = h_->names_bytes;
+    names_->ok = uncompress(reinterpret_cast<Bytef*>(names_->text.data()), &n, image_.data() + r.offset, r.bytes) == Z_OK &&
+                 n == h_->names_bytes && (n == 0 || names_->text.back() == '\0');
+  });
+  return names_->ok ? &names_->text : nullptr;
+}
+
 std::string_view IndexView::function_name(uint32_t fn) const {
-  if (fn >= h_->n_functions) return {};
-  return strings_ + functions_[fn].name;
+  const std::string* n = names();
+  if (fn >= h_->n_functions || !n || functions_[fn].name >= n->size()) return {};
+  return n->c_str() + functions_[fn].name;
 }
 
 std::optional<uint32_t> IndexView::function_at(uint64_t pc) const {

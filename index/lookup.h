@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -91,6 +92,10 @@ class IndexView {
   const uint32_t* pc_lists_ = nullptr;
   uint64_t pc_lists_n_ = 0;
   const FunctionEntry* functions_ = nullptr;
+  // The inflated function names, made on first use and shared by copies.
+  struct Names;
+  std::shared_ptr<Names> names_;
+  const std::string* names() const;
 };
 
 }  // namespace dlvidx::index
