@@ -206,13 +206,44 @@ def test_store(args):
     sys.exit(0 if ok else 1)
 
 
+def test_fat(args):
+    """A universal (fat) Mach-O file: the slice is found, its rows equal Go's."""
+    body = open(corpus(args, "example-go127-darwin-arm64"), "rb").read()
+    align = 1 << 14
+    header = (b"\xca\xfe\xba\xbe" + (1).to_bytes(4, "big") + (0x0100000c).to_bytes(4, "big") +
+              (0).to_bytes(4, "big") + align.to_bytes(4, "big") + len(body).to_bytes(4, "big") +
+              (14).to_bytes(4, "big"))
+    ok = True
+    with tempfile.TemporaryDirectory() as d, Cache() as cache:
+        fat = os.path.join(d, "universal")
+        with open(fat, "wb") as f:
+            f.write(header + b"\0" * (align - len(header)) + body)
+        theirs = subprocess.run([os.path.join(args.oracles, "rows"), fat, "--arch", "arm64"], capture_output=True,
+                                text=True, check=True).stdout
+        ours = subprocess.run([args.dlvidx, "rows", "--arch", "arm64", fat], capture_output=True, text=True,
+                              check=True).stdout
+        same = theirs == ours and len(ours) > 1000
+        print(f"{'ok  ' if same else 'FAIL'} rows of the arm64 slice of a universal binary equal Go's ({len(ours)} bytes)")
+        ok &= same
+        p = dlvidx(args, "build", "--arch", "amd64", fat, cache=cache, check=False)
+        want = "universal binary has no amd64 slice (it has: arm64); choose one with --arch"
+        good = p.returncode == 1 and want in p.stderr
+        print(f"{'ok  ' if good else 'FAIL'} --arch amd64: {p.stderr.strip()}")
+        ok &= good
+        r = json.loads(dlvidx(args, "build", "--json", "--arch", "arm64", fat, cache=cache).stdout)
+        good = r["arch"] == "arm64" and r["format"] == "macho" and r["pie"] and r["keys"] > 1000
+        print(f"{'ok  ' if good else 'FAIL'} --arch arm64 builds the index: {r['keys']} keys, PIE={r['pie']}")
+        ok &= good
+    sys.exit(0 if ok else 1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlvidx", required=True)
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--oracles", required=True)
     ap.add_argument("--dlv", default="dlv")
-    ap.add_argument("test", choices=["rows", "delve", "errors", "store"])
+    ap.add_argument("test", choices=["rows", "delve", "errors", "store", "fat"])
     ap.add_argument("name", nargs="?")
     args, extra = ap.parse_known_args()
     if args.test == "rows":
@@ -221,6 +252,8 @@ def main():
         test_delve(args, extra)
     elif args.test == "errors":
         test_errors(args)
+    elif args.test == "fat":
+        test_fat(args)
     else:
         test_store(args)
 
