@@ -38,11 +38,13 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  dlvidx build ./server                 index a binary (cached per binary identity)\n"
       "  dlvidx lookup ./server main.go:42     the addresses dlv would pick for main.go:42\n"
-      "  dlvidx preload ./server               prefault the binary's DWARF pages");
+      "  dlvidx preload ./server               prefault the binary's DWARF pages\n"
+      "  dlvidx dap --listen=127.0.0.1:4711    a drop-in for `dlv dap` (see dlvidx dap --help)");
   dlvidx::cli::setup_build(app);
   dlvidx::cli::setup_lookup(app);
   dlvidx::cli::setup_preload(app);
   dlvidx::cli::setup_rows(app);
+  dlvidx::cli::setup_dap(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

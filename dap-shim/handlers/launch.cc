@@ -1,0 +1,126 @@
+// launch / attach: learn the binary so its index can be loaded (from shared
+// memory or the cache, or built in the background) while dlv starts it.
+//   exec, core, replay: "program";  debug, test: the "output" dlv builds to
+//   (set to a path the shim owns when the client left it out);
+//   attach local: /proc/PID/exe.  Remote attach: no binary, no index.
+// substitutePath rules are kept for mapping the client's paths.
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "dap-shim/session.h"
+#include "index/build.h"
+#include "preload/error.h"
+
+namespace dlvidx::dap {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string absolute_in(const std::string& p, const std::string& cwd) {
+  fs::path path(p);
+  if (path.is_absolute()) return path.lexically_normal().string();
+  return (fs::path(cwd.empty() ? fs::current_path().string() : cwd) / path).lexically_normal().string();
+}
+
+std::vector<SubstitutePath> substitute_rules(const json::object& args) {
+  std::vector<SubstitutePath> out;
+  if (const json::array* a = get_array(args, "substitutePath"))
+    for (const auto& v : *a)
+      if (v.is_object())
+        out.push_back({get_string(v.as_object(), "from").value_or(""), get_string(v.as_object(), "to").value_or("")});
+  return out;
+}
+
+}  // namespace
+
+bool Session::on_launch(json::object& req, std::string_view raw) {
+  json::object* args = nullptr;
+  if (auto* a = req.if_contains("arguments"); a && a->is_object()) args = &a->as_object();
+  if (!args) return false;
+  substitute_ = substitute_rules(*args);
+  std::string mode = get_string(*args, "mode").value_or("debug");
+  std::string cwd = get_string(*args, "cwd").value_or("");
+  if (mode == "exec" || mode == "core" || mode == "replay") {
+    if (auto program = get_string(*args, "program")) load_index(absolute_in(*program, cwd));
+    return false;
+  }
+  if (mode != "debug" && mode != "test") return false;
+  bool modified = false;
+  std::string output;
+  if (auto o = get_string(*args, "output"); o && !o->empty()) {
+    output = absolute_in(*o, "");  // dlv resolves it against its own cwd, which is ours
+  } else {
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    const char* home = std::getenv("HOME");
+    fs::path dir = xdg && *xdg == '/' ? fs::path(xdg) / "dlvidx" / "bin"
+                   : home          ? fs::path(home) / ".cache" / "dlvidx" / "bin"
+                                   : fs::temp_directory_path() / "dlvidx-bin";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    output = (dir / fmt::format("__debug_bin_{}", getpid())).string();
+    (*args)["output"] = output;
+    modified = true;
+  }
+  pending_binary_[get_int(req, "seq").value_or(0)] = output;
+  if (modified) send_dlv_raw(encode_frame(json::serialize(req)));
+  return modified;
+}
+
+bool Session::on_attach(json::object& req, std::string_view) {
+  const json::object* args = get_object(req, "arguments");
+  if (!args) return false;
+  substitute_ = substitute_rules(*args);
+  if (get_string(*args, "mode").value_or("local") != "local") return false;
+  if (auto pid = get_int(*args, "processId"); pid && *pid > 0) {
+    std::error_code ec;
+    fs::path exe = fs::read_symlink(fmt::format("/proc/{}/exe", *pid), ec);
+    if (!ec) load_index(exe.string());
+  }
+  return false;
+}
+
+void Session::on_launch_response(const json::object& resp) {
+  auto it = pending_binary_.find(get_int(resp, "request_seq").value_or(-1));
+  if (it == pending_binary_.end()) return;
+  std::string binary = it->second;
+  pending_binary_.erase(it);
+  if (get_bool(resp, "success").value_or(false)) load_index(binary);  // dlv has built it now
+}
+
+void Session::load_index(std::string binary) {
+  if (index_ || index_pending_) return;
+  index_pending_ = true;
+  log_->info("index: loading for {}", binary);
+  auto self = shared_from_this();
+  std::string cache = opts_.cache_dir;
+  std::thread([this, self, binary, cache] {
+    index::BuildOptions o;
+    o.cache_dir = cache;
+    index::BuildReport r;
+    std::optional<index::IndexHandle> h;
+    std::string error;
+    try {
+      h.emplace(index::open_index(binary, o, &r));
+      if (h->view().header().pie) {
+        error = "position-independent binary: runtime addresses are not known to the shim yet";
+        h.reset();
+      }
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    asio::post(io_, [this, self, h = std::move(h), r, error]() mutable {
+      index_pending_ = false;
+      if (!h) {
+        log_->warn("index: unavailable ({}); breakpoints go to dlv unchanged", error);
+        return;
+      }
+      log_->info("index: {} {} keys from {} in {:.1f} ms", r.built ? "built" : "opened", r.keys,
+                 index::to_string(h->source()), r.total_ms);
+      index_.emplace(std::move(*h));
+    });
+  }).detach();
+}
+
+}  // namespace dlvidx::dap

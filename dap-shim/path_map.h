@@ -1,0 +1,29 @@
+// Maps the path an editor sends (Source.path) to a file of the index, in the
+// order the issue fixes: the launch's substitutePath rules; the exact string;
+// the path with symlinks resolved; a unique path-suffix match (trimpath
+// builds record "example.com/mod/pkg/f.go"); case-insensitively for
+// darwin/windows-style paths. Ambiguity -> no mapping (dlv gets the request).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "index/lookup.h"
+
+namespace dlvidx::dap {
+
+struct SubstitutePath {
+  std::string from, to;
+};
+
+struct PathMapping {
+  std::optional<uint32_t> file;
+  std::string how;  // "substitutePath", "exact", "symlink", "suffix", "case-insensitive", or why not
+};
+
+PathMapping map_client_path(const index::IndexView& v, const std::string& client_path,
+                            const std::vector<SubstitutePath>& rules);
+
+}  // namespace dlvidx::dap

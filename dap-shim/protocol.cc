@@ -1,0 +1,124 @@
+#include "dap-shim/protocol.h"
+
+namespace dlvidx::dap {
+
+std::optional<json::object> parse_object(std::string_view body, std::string* error) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) {
+    if (error) *error = "invalid JSON: " + ec.message();
+    return std::nullopt;
+  }
+  if (!v.is_object()) {
+    if (error) *error = "message is not a JSON object";
+    return std::nullopt;
+  }
+  if (auto* t = v.as_object().if_contains("type"); !t || !t->is_string()) {
+    if (error) *error = "message has no \"type\"";
+    return std::nullopt;
+  }
+  return std::move(v.as_object());
+}
+
+const json::object* get_object(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_object() ? &v->as_object() : nullptr;
+}
+const json::array* get_array(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_array() ? &v->as_array() : nullptr;
+}
+std::optional<std::string> get_string(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (!v || !v->is_string()) return std::nullopt;
+  return std::string(v->as_string());
+}
+std::optional<int64_t> get_int(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (!v) return std::nullopt;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64() && v->as_uint64() <= INT64_MAX) return static_cast<int64_t>(v->as_uint64());
+  if (v->is_double() && v->as_double() == static_cast<double>(static_cast<int64_t>(v->as_double())))
+    return static_cast<int64_t>(v->as_double());
+  return std::nullopt;
+}
+std::optional<bool> get_bool(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (!v || !v->is_bool()) return std::nullopt;
+  return v->as_bool();
+}
+
+Envelope envelope(const json::object& o) {
+  Envelope e;
+  e.type = get_string(o, "type").value_or("");
+  e.command = get_string(o, "command").value_or("");
+  e.event = get_string(o, "event").value_or("");
+  e.seq = get_int(o, "seq").value_or(0);
+  e.request_seq = get_int(o, "request_seq").value_or(0);
+  e.success = get_bool(o, "success").value_or(false);
+  return e;
+}
+
+std::vector<SourceBreakpoint> source_breakpoints(const json::object& arguments) {
+  std::vector<SourceBreakpoint> out;
+  const json::array* bps = get_array(arguments, "breakpoints");
+  if (!bps) {
+    // Deprecated form: "lines": [N, ...]
+    if (const json::array* lines = get_array(arguments, "lines"))
+      for (const auto& l : *lines)
+        if (l.is_int64()) out.push_back({l.as_int64(), {}, {}, {}});
+    return out;
+  }
+  for (const auto& v : *bps) {
+    if (!v.is_object()) continue;
+    const json::object& o = v.as_object();
+    SourceBreakpoint b;
+    b.line = get_int(o, "line").value_or(0);
+    b.condition = get_string(o, "condition").value_or("");
+    b.hitCondition = get_string(o, "hitCondition").value_or("");
+    b.logMessage = get_string(o, "logMessage").value_or("");
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+json::object to_json(const Breakpoint& b) {
+  json::object o{{"id", b.id}, {"verified", b.verified}};
+  if (b.line) o["line"] = *b.line;
+  if (!b.message.empty()) o["message"] = b.message;
+  if (b.source) o["source"] = *b.source;
+  return o;
+}
+
+json::object to_json(const InstructionBreakpoint& b) {
+  json::object o{{"instructionReference", b.instructionReference}};
+  if (!b.condition.empty()) o["condition"] = b.condition;
+  if (!b.hitCondition.empty()) o["hitCondition"] = b.hitCondition;
+  return o;
+}
+
+InstructionBreakpoint instruction_breakpoint(const json::object& o) {
+  return {get_string(o, "instructionReference").value_or(""), get_string(o, "condition").value_or(""),
+          get_string(o, "hitCondition").value_or("")};
+}
+
+json::object make_response(const json::object& request, bool success, json::object body, std::string message) {
+  json::object r{{"seq", 0},
+                 {"type", "response"},
+                 {"request_seq", get_int(request, "seq").value_or(0)},
+                 {"success", success},
+                 {"command", get_string(request, "command").value_or("")}};
+  if (!message.empty()) r["message"] = message;
+  if (!body.empty() || success) r["body"] = std::move(body);
+  return r;
+}
+
+json::object make_event(std::string_view event, json::object body) {
+  return {{"seq", 0}, {"type", "event"}, {"event", event}, {"body", std::move(body)}};
+}
+
+json::object make_request(int64_t seq, std::string_view command, json::object arguments) {
+  return {{"seq", seq}, {"type", "request"}, {"command", command}, {"arguments", std::move(arguments)}};
+}
+
+}  // namespace dlvidx::dap

@@ -1,0 +1,259 @@
+#include "dap-shim/session.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "index/build.h"
+#include "preload/error.h"
+
+namespace dlvidx::dap {
+
+Session::Session(asio::io_context& io, Socket client, ShimOptions opts, std::shared_ptr<spdlog::logger> log)
+    : io_(io), client_(std::move(client)), dlv_sock_(io), opts_(std::move(opts)), log_(std::move(log)) {}
+
+void Session::start() {
+  std::vector<std::string> args{"dap", "--listen=127.0.0.1:0"};
+  args.insert(args.end(), opts_.dlv_args.begin(), opts_.dlv_args.end());
+  try {
+    dlv_ = std::make_unique<DlvProcess>(io_, opts_.dlv, args);
+  } catch (const Error& e) {
+    log_->error("{}", e.what());
+    exit_code_ = 1;
+    send_client(make_event("output", {{"category", "stderr"}, {"output", fmt::format("dlvidx: {}\n", e.what())}}));
+    send_client(make_event("terminated", {}));
+    shutdown("dlv could not be started");
+    return;
+  }
+  log_->info("started {} (pid {})", opts_.dlv, dlv_->pid());
+  auto self = shared_from_this();
+  dlv_->start(
+      [this, self](const std::string& host, uint16_t port, const std::string& error) {
+        if (!error.empty()) return on_dlv_gone(error);
+        boost::system::error_code ec;
+        dlv_sock_.connect({asio::ip::make_address(host, ec), port}, ec);
+        if (ec) return on_dlv_gone(fmt::format("cannot connect to dlv at {}:{}: {}", host, port, ec.message()));
+        log_->info("connected to dlv at {}:{}", host, port);
+        dlv_connected_ = true;
+        while (!dlv_backlog_.empty()) {
+          to_dlv_.push_back(std::move(dlv_backlog_.front()));
+          dlv_backlog_.pop_front();
+        }
+        if (!dlv_busy_) write_next(to_dlv_, dlv_busy_);
+        read_dlv();
+      },
+      [this](const std::string& line) { log_->info("dlv: {}", line); });
+  read_client();
+}
+
+// --- transport ----------------------------------------------------------------
+
+void Session::read_client() {
+  auto self = shared_from_this();
+  client_.async_read_some(asio::buffer(client_buf_), [this, self](boost::system::error_code ec, size_t n) {
+    if (ec) {
+      client_open_ = false;
+      if (!closing_) shutdown(ec == asio::error::eof ? "the client closed the connection" : "client: " + ec.message());
+      return;
+    }
+    from_client_.feed({client_buf_.data(), n});
+    std::string_view body, raw;
+    for (;;) {
+      auto st = from_client_.next(body, raw);
+      if (st == FrameDecoder::Status::kNeedMore) break;
+      if (st == FrameDecoder::Status::kError) {
+        log_->error("malformed frame from the client: {}; closing", from_client_.error());
+        client_open_ = false;
+        return shutdown("malformed frame from the client");
+      }
+      on_client_message(body, raw);
+    }
+    if (!closing_) read_client();
+  });
+}
+
+void Session::read_dlv() {
+  auto self = shared_from_this();
+  dlv_sock_.async_read_some(asio::buffer(dlv_buf_), [this, self](boost::system::error_code ec, size_t n) {
+    if (ec) {
+      if (!closing_) on_dlv_gone(ec == asio::error::eof ? "dlv closed the connection" : "dlv: " + ec.message());
+      return;
+    }
+    from_dlv_.feed({dlv_buf_.data(), n});
+    std::string_view body, raw;
+    for (;;) {
+      auto st = from_dlv_.next(body, raw);
+      if (st == FrameDecoder::Status::kNeedMore) break;
+      if (st == FrameDecoder::Status::kError) return on_dlv_gone("malformed frame from dlv: " + from_dlv_.error());
+      on_dlv_message(body, raw);
+    }
+    read_dlv();
+  });
+}
+
+void Session::send_client(const json::object& msg) { send_client_raw(encode_frame(json::serialize(msg))); }
+
+void Session::send_client_raw(std::string frame) {
+  if (!client_open_) return;
+  log_->trace("<-- {}", frame);
+  to_client_.push_back(std::move(frame));
+  if (!client_busy_) write_next(to_client_, client_busy_);
+}
+
+void Session::send_dlv_raw(std::string frame) {
+  log_->trace("--> {}", frame);
+  if (!dlv_connected_) {
+    dlv_backlog_.push_back(std::move(frame));
+    return;
+  }
+  to_dlv_.push_back(std::move(frame));
+  if (!dlv_busy_) write_next(to_dlv_, dlv_busy_);
+}
+
+// Writes queued frames one at a time, in order; to_dlv_ goes to dlv, to_client_
+// to the client.
+void Session::write_next(std::deque<std::string>& q, bool& busy) {
+  if (q.empty()) {
+    busy = false;
+    return;
+  }
+  busy = true;
+  auto self = shared_from_this();
+  auto done = [this, self, &q, &busy](boost::system::error_code ec, size_t) {
+    q.pop_front();
+    if (ec) {
+      busy = false;
+      q.clear();
+      return;
+    }
+    write_next(q, busy);
+  };
+  if (&q == &to_dlv_)
+    asio::async_write(dlv_sock_, asio::buffer(q.front()), done);
+  else
+    asio::async_write(client_, asio::buffer(q.front()), done);
+}
+
+void Session::on_client_message(std::string_view body, std::string_view raw) {
+  std::string err;
+  auto msg = parse_object(body, &err);
+  if (!msg) {
+    log_->error("unreadable message from the client ({}); closing", err);
+    client_open_ = false;
+    return shutdown("unreadable message from the client");
+  }
+  Envelope e = envelope(*msg);
+  if (e.type != "request") return send_dlv_raw(std::string(raw));
+  log_->debug("client request {} seq {}", e.command, e.seq);
+  bool handled = false;
+  try {
+    if (e.command == "launch")
+      handled = on_launch(*msg, raw);
+    else if (e.command == "attach")
+      handled = on_attach(*msg, raw);
+    else if (e.command == "setBreakpoints")
+      handled = on_set_breakpoints(*msg, raw);
+    else if (e.command == "setInstructionBreakpoints")
+      handled = on_set_instruction_breakpoints(*msg);
+    else if (e.command == "breakpointLocations")
+      on_breakpoint_locations(*msg), handled = true;
+    else if (e.command == "disconnect")
+      disconnect_sent_ = true;  // dlv answers it, then the session ends
+  } catch (const std::exception& ex) {
+    // Debugging never breaks because of dlvidx: dlv gets the request as sent.
+    log_->error("{} seq {}: {}; forwarding it to dlv unchanged", e.command, e.seq, ex.what());
+    handled = false;
+  }
+  if (!handled) send_dlv_raw(std::string(raw));
+}
+
+void Session::on_dlv_message(std::string_view body, std::string_view raw) {
+  auto msg = parse_object(body);
+  if (!msg) return send_client_raw(std::string(raw));
+  Envelope e = envelope(*msg);
+  if (e.type == "response" && e.request_seq >= kShimSeqBase) {
+    auto it = replies_.find(e.request_seq);
+    if (it != replies_.end()) {
+      Reply r = std::move(it->second);
+      replies_.erase(it);
+      try {
+        r(*msg);
+      } catch (const std::exception& ex) {
+        log_->error("handling dlv's {} response: {}", e.command, ex.what());
+      }
+    }
+    return;
+  }
+  try {
+    if (e.type == "response" && e.command == "initialize" && e.success) {
+      on_initialize_response(*msg);
+      return send_client(*msg);
+    }
+    if (e.type == "response" && (e.command == "launch" || e.command == "attach")) on_launch_response(*msg);
+    if (e.type == "event" && e.event == "stopped" && on_stopped_event(*msg)) return send_client(*msg);
+    if (e.type == "event" && e.event == "breakpoint" && on_breakpoint_event(*msg)) {
+      if (msg->empty()) return;  // dropped
+      return send_client(*msg);
+    }
+  } catch (const std::exception& ex) {
+    log_->error("rewriting dlv's {}{}: {}; forwarding it unchanged", e.command, e.event, ex.what());
+  }
+  send_client_raw(std::string(raw));
+  if (e.type == "response" && e.command == "disconnect") {
+    auto self = shared_from_this();
+    asio::post(io_, [this, self] { shutdown("the session ended (disconnect)"); });
+  }
+}
+
+void Session::call_dlv(std::string_view command, json::object arguments, Reply reply) {
+  int64_t seq = next_seq_++;
+  replies_[seq] = std::move(reply);
+  send_dlv_raw(encode_frame(json::serialize(make_request(seq, command, std::move(arguments)))));
+}
+
+void Session::on_dlv_gone(const std::string& why) {
+  if (closing_) return;
+  std::string status = dlv_ && !dlv_->running() ? dlv_->describe_exit() : "";
+  std::string text = fmt::format("dlvidx: dlv stopped unexpectedly: {}{}\n", why, status.empty() ? "" : " (" + status + ")");
+  log_->error("{}", text);
+  send_client(make_event("output", {{"category", "stderr"}, {"output", text}}));
+  send_client(make_event("terminated", {}));
+  exit_code_ = 1;
+  shutdown(why);
+}
+
+void Session::shutdown(const std::string& why) {
+  if (closing_) return;
+  closing_ = true;
+  log_->info("shutting down: {}", why);
+  auto self = shared_from_this();
+  // Let queued frames to the client go out, then end dlv and close.
+  auto finish = [this, self] {
+    if (finished_) return;
+    finished_ = true;
+    if (dlv_) {
+      bool clean = false;
+      for (int i = 0; i < 300 && dlv_->running(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      clean = !dlv_->running();
+      if (!clean) log_->info("dlv (pid {}) still running; stopping it", dlv_->pid());
+      dlv_->stop(std::chrono::milliseconds(2000));
+    }
+    boost::system::error_code ec;
+    client_.close(ec);
+    dlv_sock_.close(ec);
+    io_.stop();
+  };
+  if (dlv_ && dlv_->running() && dlv_connected_ && !disconnect_sent_) {
+    // Ask dlv to end the debuggee the way a client's disconnect would.
+    disconnect_sent_ = true;
+    call_dlv("disconnect", {{"terminateDebuggee", true}}, [finish](const json::object&) { finish(); });
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(3));
+    t->async_wait([t, finish](boost::system::error_code) { finish(); });
+    return;
+  }
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
+  t->async_wait([t, finish](boost::system::error_code) { finish(); });
+}
+
+}  // namespace dlvidx::dap
