@@ -92,6 +92,7 @@ void Session::rearm(std::function<void(const json::object& response)> done) {
 void Session::run_rearm_queue() {
   if (rearm_queue_.empty()) {
     rearm_busy_ = false;
+    drain_held();
     return;
   }
   rearm_busy_ = true;

@@ -87,6 +87,7 @@ json::object to_json(const Breakpoint& b) {
   if (b.line) o["line"] = *b.line;
   if (!b.message.empty()) o["message"] = b.message;
   if (b.source) o["source"] = *b.source;
+  if (!b.instructionReference.empty()) o["instructionReference"] = b.instructionReference;
   return o;
 }
 

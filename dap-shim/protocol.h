@@ -44,6 +44,7 @@ struct Breakpoint {
   std::optional<int64_t> line;
   std::string message;
   std::optional<json::value> source;
+  std::string instructionReference;  // where it is armed (the first address)
 };
 
 struct InstructionBreakpoint {

@@ -1,5 +1,7 @@
 #include "dap-shim/session.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 
 #include <chrono>
@@ -14,6 +16,12 @@ Session::Session(asio::io_context& io, Socket client, ShimOptions opts, std::sha
     : io_(io), client_(std::move(client)), dlv_sock_(io), opts_(std::move(opts)), log_(std::move(log)) {}
 
 void Session::start() {
+  {
+    boost::system::error_code ec;
+    int one = 1;
+    if (client_.local_endpoint(ec).protocol().family() != AF_UNIX)
+      setsockopt(client_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
   std::vector<std::string> args{"dap", "--listen=127.0.0.1:0"};
   args.insert(args.end(), opts_.dlv_args.begin(), opts_.dlv_args.end());
   try {
@@ -34,6 +42,7 @@ void Session::start() {
         boost::system::error_code ec;
         dlv_sock_.connect({asio::ip::make_address(host, ec), port}, ec);
         if (ec) return on_dlv_gone(fmt::format("cannot connect to dlv at {}:{}: {}", host, port, ec.message()));
+        dlv_sock_.set_option(asio::ip::tcp::no_delay(true), ec);  // small frames, no Nagle delay
         log_->info("connected to dlv at {}:{}", host, port);
         dlv_connected_ = true;
         while (!dlv_backlog_.empty()) {
@@ -135,7 +144,25 @@ void Session::write_next(std::deque<std::string>& q, bool& busy) {
     asio::async_write(client_, asio::buffer(q.front()), done);
 }
 
+bool Session::holding() const { return rearm_busy_ || waiting_for_index_; }
+
 void Session::on_client_message(std::string_view body, std::string_view raw) {
+  if (holding() || !held_.empty()) {
+    held_.emplace_back(std::string(body), std::string(raw));
+    return;
+  }
+  handle_client_message(std::string(body), std::string(raw));
+}
+
+void Session::drain_held() {
+  while (!held_.empty() && !holding()) {
+    auto [body, raw] = std::move(held_.front());
+    held_.pop_front();
+    handle_client_message(body, raw);
+  }
+}
+
+void Session::handle_client_message(const std::string& body, const std::string& raw) {
   std::string err;
   auto msg = parse_object(body, &err);
   if (!msg) {
@@ -144,7 +171,24 @@ void Session::on_client_message(std::string_view body, std::string_view raw) {
     return shutdown("unreadable message from the client");
   }
   Envelope e = envelope(*msg);
-  if (e.type != "request") return send_dlv_raw(std::string(raw));
+  if (e.type != "request") return send_dlv_raw(raw);
+  if (e.command == "setBreakpoints" && index_pending_ && !index_) {
+    // The index is being opened or built right now (it started with launch):
+    // wait for it, bounded, rather than hand these lines to dlv.
+    waiting_for_index_ = true;
+    held_.emplace_front(body, raw);
+    auto self = shared_from_this();
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
+    index_wait_timer_ = t;
+    t->async_wait([this, self, t](boost::system::error_code ec) {
+      if (ec || !waiting_for_index_) return;
+      log_->warn("index: not ready after 5 s; breakpoints go to dlv meanwhile");
+      waiting_for_index_ = false;
+      index_pending_ = false;  // until it arrives, treat it as absent
+      drain_held();
+    });
+    return;
+  }
   log_->debug("client request {} seq {}", e.command, e.seq);
   bool handled = false;
   try {
@@ -165,7 +209,7 @@ void Session::on_client_message(std::string_view body, std::string_view raw) {
     log_->error("{} seq {}: {}; forwarding it to dlv unchanged", e.command, e.seq, ex.what());
     handled = false;
   }
-  if (!handled) send_dlv_raw(std::string(raw));
+  if (!handled) send_dlv_raw(raw);
 }
 
 void Session::on_dlv_message(std::string_view body, std::string_view raw) {

@@ -72,6 +72,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_client();
   void read_dlv();
   void on_client_message(std::string_view body, std::string_view raw);
+  void handle_client_message(const std::string& body, const std::string& raw);
+  // Client messages wait here, in order, while the shim is arming breakpoints
+  // or the index is about to be ready: dlv must not see configurationDone (or
+  // continue) before the breakpoints that precede it are armed.
+  bool holding() const;
+  void drain_held();
+  std::deque<std::pair<std::string, std::string>> held_;  // (body, raw)
+  bool waiting_for_index_ = false;
+  std::shared_ptr<asio::steady_timer> index_wait_timer_;
   void on_dlv_message(std::string_view body, std::string_view raw);
   void send_client(const json::object& msg);
   void send_client_raw(std::string frame);

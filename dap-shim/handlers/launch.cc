@@ -112,13 +112,17 @@ void Session::load_index(std::string binary) {
     }
     asio::post(io_, [this, self, h = std::move(h), r, error]() mutable {
       index_pending_ = false;
+      bool was_waiting = std::exchange(waiting_for_index_, false);
+      if (index_wait_timer_) index_wait_timer_->cancel();
       if (!h) {
         log_->warn("index: unavailable ({}); breakpoints go to dlv unchanged", error);
+        if (was_waiting) drain_held();
         return;
       }
       log_->info("index: {} {} keys from {} in {:.1f} ms", r.built ? "built" : "opened", r.keys,
                  index::to_string(h->source()), r.total_ms);
       index_.emplace(std::move(*h));
+      if (was_waiting) drain_held();
     });
   }).detach();
 }

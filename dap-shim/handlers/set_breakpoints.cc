@@ -57,6 +57,7 @@ bool Session::on_set_breakpoints(const json::object& req, std::string_view raw) 
         b.line = bp.line;
         b.source = it->second.source;
         b.message = bp.verified && bp.line == bp.requested_line ? "" : bp.message;
+        if (!bp.pcs.empty()) b.instructionReference = fmt::format("{:#x}", bp.pcs.front());
         out.push_back(to_json(b));
       }
     send_client(make_response(request, true, {{"breakpoints", std::move(out)}}));

@@ -370,12 +370,36 @@ def become_subreaper():
         return False
 
 
+# PIDs of the processes this test process started itself (adapters, helper
+# commands). With become_subreaper(), any other child of ours is an orphan
+# re-parented to us, i.e. left behind by some adapter's process tree.
+OWN_CHILDREN = set()
+
+
+def run_own(argv, timeout=600, **kw):
+    """subprocess.run() for helper commands, registered in OWN_CHILDREN so
+    that ProcWatcher does not mistake them for orphans of an adapter."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    OWN_CHILDREN.add(p.pid)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    return subprocess.CompletedProcess(argv, p.returncode, out, err)
+
+
 class ProcWatcher:
     """Polls /proc and records every descendant of root (with its start time
-    and command line) while the session runs."""
+    and command line) while the session runs. If this process is a child
+    subreaper (become_subreaper()), processes orphaned after root started
+    (re-parented to us, e.g. by a double fork or because their parent died)
+    are recorded too, with their descendants."""
 
     def __init__(self, root, interval=0.05):
         self.root = root
+        st = proc_stat(root)
+        self.root_start = st[2] if st else 0
         self.interval = interval
         self.seen = {}  # pid -> dict(starttime, comm, cmdline, ppid)
         self._lock = threading.Lock()
@@ -384,11 +408,17 @@ class ProcWatcher:
         self._thread.start()
 
     def poll(self):
-        root_st = proc_stat(self.root)
-        if root_st is None or root_st[0] in ("Z", "X"):
-            # The root is gone: its children were re-parented; nothing to learn.
-            return
-        for pid, st in descendants(self.root).items():
+        stats = ppid_map()
+        found = {}
+        root_st = stats.get(self.root)
+        if root_st is not None and root_st[0] not in ("Z", "X") and root_st[2] == self.root_start:
+            found.update(descendants(self.root, stats))
+        me = os.getpid()
+        for pid, st in stats.items():
+            if st[1] == me and pid != self.root and pid not in OWN_CHILDREN and st[2] >= self.root_start:
+                found[pid] = st
+                found.update(descendants(pid, stats))
+        for pid, st in found.items():
             with self._lock:
                 rec = self.seen.get(pid)
                 if rec is None or rec["starttime"] != st[2]:
@@ -478,6 +508,7 @@ def spawn_adapter(argv, env=None, cwd=None, with_fd3=True):
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, cwd=cwd,
                             close_fds=False, preexec_fn=child_setup)
+    OWN_CHILDREN.add(proc.pid)
     if w3 is not None:
         os.close(w3)
     proc.argv = list(argv)
@@ -575,6 +606,10 @@ def stop_adapter(proc, term_timeout=5.0, settle=5.0):
             pass
     deadline = time.monotonic() + settle
     while True:
+        try:
+            proc.watcher.poll()  # catches late orphans (re-parented to us)
+        except Exception:
+            pass
         rec = proc.watcher.recorded()
         reap_zombies(rec)
         alive = proc.watcher.alive()

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Breakpoint latency, direct `dlv dap` vs `dlvidx dap` in front of the same
+dlv, same binary, same lines, in one run (issue #3's short benchmark).
+
+For each binary: launch it (exec), stop at main, then time
+  - setBreakpoints with 1 new line and with 20 new lines (alternating line
+    sets in one big file, so nothing is a repeat),
+  - setBreakpoints on a line without code (dlv refuses it; the shim snaps it),
+  - stackTrace, scopes, variables at the stop (pass-through cost of the proxy).
+Prints min / median / max per metric and the ratio direct / shim.
+
+usage: shim_bench.py --dlvidx BIN [--dlv PATH] [--reps N] [NAME:FILE ...]
+"""
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "dap"))
+from dap_client import DAPClient, start_adapter, stop_adapter  # noqa: E402
+
+DEFAULT = ["cmdgo-go127-linux-amd64:cmd/go/internal/load/pkg.go",
+           "cmdcompile-go127-linux-amd64:cmd/compile/internal/ssa/regalloc.go"]
+
+
+def corpus(name):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tests", "corpus", "corpus.py"), "path", name],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def lines_of(dlvidx, binary, suffix, cache):
+    """(absolute path, lines with code, lines without code) from the index."""
+    n = 6000
+    q = [f"{suffix}:{i}" for i in range(1, n)]
+    out = json.loads(subprocess.run([dlvidx, "lookup", "--json", "--cache-dir", cache, binary, "-"],
+                                    input="\n".join(q), capture_output=True, text=True).stdout)
+    path = next(a["file"] for a in out if a["file"].endswith(suffix))
+    total = sum(1 for _ in open(path))
+    code = [a["line"] for a in out if a["pcs"] and a["line"] <= total]
+    nocode = [a["line"] for a in out if "error" in a and a["line"] <= total]
+    return path, code, nocode
+
+
+def mmm(xs):
+    return {"n": len(xs), "min": min(xs), "median": statistics.median(xs), "max": max(xs)}
+
+
+def session(argv, binary, path, code, nocode, reps, main_line):
+    proc, host, port = start_adapter(argv)
+    c = DAPClient.connect(host, port)
+    try:
+        c.request_ok("initialize", {"adapterID": "go", "linesStartAt1": True, "columnsStartAt1": True,
+                                    "pathFormat": "path"})
+        c.request_ok("launch", {"mode": "exec", "program": binary})
+        c.wait_event("initialized", timeout=60)
+        main_go, mline = main_line
+        c.request_ok("setBreakpoints", {"source": {"path": main_go}, "breakpoints": [{"line": mline}]})
+        c.request_ok("configurationDone", {})
+        stop = c.wait_event("stopped", timeout=60)
+        tid = stop["body"]["threadId"]
+        res = {}
+
+        def timed(cmd, args):
+            t0 = time.perf_counter()
+            r = c.request(cmd, args, timeout=120)
+            return (time.perf_counter() - t0) * 1000, r
+
+        one, twenty, refuse = [], [], []
+        first = None
+        for i in range(reps):
+            ms, r = timed("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": code[i]}]})
+            if first is None:
+                first = ms
+            one.append(ms)
+        for i in range(reps):
+            lines = code[reps + 20 * i: reps + 20 * (i + 1)]
+            ms, r = timed("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": l} for l in lines]})
+            twenty.append(ms)
+        for i in range(reps):
+            ms, r = timed("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": nocode[i]}]})
+            refuse.append(ms)
+        c.request_ok("setBreakpoints", {"source": {"path": path}, "breakpoints": []})
+        st, sc, va = [], [], []
+        for _ in range(max(reps, 30)):
+            ms, r = timed("stackTrace", {"threadId": tid, "levels": 20})
+            st.append(ms)
+            frame = r["body"]["stackFrames"][0]["id"]
+            ms, r = timed("scopes", {"frameId": frame})
+            sc.append(ms)
+            ref = r["body"]["scopes"][0]["variablesReference"]
+            ms, r = timed("variables", {"variablesReference": ref})
+            va.append(ms)
+        res.update({"set_1_first": first, "set_1": mmm(one[1:]), "set_20": mmm(twenty), "no_code_line": mmm(refuse),
+                    "stackTrace": mmm(st), "scopes": mmm(sc), "variables": mmm(va)})
+        c.request("disconnect", {"terminateDebuggee": True}, timeout=20)
+        return res
+    finally:
+        stop_adapter(proc)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dlvidx", required=True)
+    ap.add_argument("--dlv", default="/usr/bin/dlv")
+    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("targets", nargs="*")
+    a = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        for t in a.targets or DEFAULT:
+            name, suffix = t.split(":", 1)
+            binary = corpus(name)
+            subprocess.run([a.dlvidx, "build", "--cache-dir", cache, binary], check=True, capture_output=True)
+            path, code, nocode = lines_of(a.dlvidx, binary, suffix, cache)
+            main_dir = os.path.dirname(os.path.dirname(path.split("/cmd/")[0] + "/cmd/x"))
+            gomain = os.path.join(path.split("/cmd/")[0], "cmd", name.split("-")[0][3:], "main.go")
+            _, mcode, _ = lines_of(a.dlvidx, binary, os.path.relpath(gomain, os.path.dirname(os.path.dirname(gomain))), cache)
+            main_line = (gomain, mcode[0])
+            direct = session([a.dlv, "dap"], binary, path, code, nocode, a.reps, main_line)
+            shim = session([a.dlvidx, "dap", "--dlv", a.dlv, "--cache-dir", cache], binary, path, code, nocode, a.reps,
+                           main_line)
+            rows.append((name, direct, shim))
+    lines = ["| binary | metric | direct dlv ms (min/med/max) | dlvidx dap ms (min/med/max) | direct / shim (medians) |",
+             "|---|---|---|---|---|"]
+    for name, d, s in rows:
+        for k in ("set_1", "set_20", "no_code_line", "stackTrace", "scopes", "variables"):
+            f = lambda x: f"{x['min']:.2f} / {x['median']:.2f} / {x['max']:.2f}"
+            lines.append(f"| {name} | {k} | {f(d[k])} | {f(s[k])} | {d[k]['median'] / s[k]['median']:.1f}x |")
+        lines.append(f"| {name} | added per pass-through request (stackTrace/scopes/variables medians) | | | "
+                     f"{1000 * statistics.mean([s[k]['median'] - d[k]['median'] for k in ('stackTrace', 'scopes', 'variables')]):+.0f} us |")
+    md = "\n".join(lines) + "\n"
+    print(md)
+    if a.out:
+        os.makedirs(a.out, exist_ok=True)
+        open(os.path.join(a.out, "shim_bench.md"), "w").write(md)
+        json.dump([{"name": n, "direct": d, "shim": s} for n, d, s in rows], open(os.path.join(a.out, "shim_bench.json"), "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
