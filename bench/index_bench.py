@@ -54,20 +54,14 @@ def peak_rss_kib(cmd):
 
 
 def delve_120():
-    """bookworm's Delve 1.20.2, unpacked under the user's cache dir (apt-get download + dpkg -x)."""
-    base = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dlvidx", "delve-1.20.2")
-    dlv = os.path.join(base, "usr", "bin", "dlv")
-    if os.path.exists(dlv):
-        return dlv
-    with tempfile.TemporaryDirectory() as d:
-        r = subprocess.run(["apt-get", "download", "delve=1.20.2-1+deb12u1"], cwd=d, capture_output=True, text=True)
-        debs = [f for f in os.listdir(d) if f.endswith(".deb")]
-        if r.returncode != 0 or not debs:
-            print(f"note: Delve 1.20.2 not available ({r.stderr.strip()[:200]})", file=sys.stderr)
-            return None
-        os.makedirs(base, exist_ok=True)
-        subprocess.run(["dpkg", "-x", os.path.join(d, debs[0]), base], check=True)
-    return dlv if os.path.exists(dlv) else None
+    """bookworm's Delve 1.20.2, unpacked privately (tests/corpus/delve120.py)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "corpus"))
+    import delve120
+    try:
+        return delve120.path()
+    except Exception as e:
+        print(f"note: Delve 1.20.2 not available ({e})", file=sys.stderr)
+        return None
 
 
 def main():

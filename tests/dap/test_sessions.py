@@ -805,36 +805,78 @@ def every_line(t):
     if t.args.compare_with:
         with open(t.args.compare_with) as f:
             other = json.load(f)
-        compare_records(t, other, record)
+        compare_records(t.check, other, record)
 
 
-def compare_records(t, other, mine):
-    """Compares a shim record with a dlv record (either way round): every
-    line dlv verifies must be verified by the shim with the same reported
-    line and message (drop-in); a line dlv does not verify may be moved by
-    the shim (or stay unverified)."""
-    recs = {other["kind"]: other, mine["kind"]: mine}
+def func_bodies(lines):
+    """[(first, last)] line ranges of the top-level functions of a Go file:
+    from a line starting with "func " to the next line that is exactly "}"."""
+    out, start = [], None
+    for i, text in enumerate(lines, 1):
+        if start is None and text.startswith("func ") and not text.rstrip().endswith("}"):
+            start = i
+        elif start is not None and text.rstrip() == "}":
+            out.append((start, i))
+            start = None
+    return out
+
+
+def compare_records(check, a, b):
+    """Compares a dlv record with a shim record (either order).
+    1. Every line dlv verifies must be verified by the shim with the same
+       reported line and message (drop-in).
+    2. A line strictly inside a top-level function body that dlv does not
+       verify must be verified by the shim at the next line dlv verifies in
+       that function, with message "moved from line N: no statement on
+       line N" -- or stay unverified if dlv verifies no later line of that
+       function (e.g. an uninstantiated generic method has no code).
+    3. Lines outside function bodies that dlv does not verify: only counted."""
+    recs = {a["kind"]: a, b["kind"]: b}
     if set(recs) != {"dlv", "shim"}:
-        t.check("compare: one dlv record and one shim record", False, f"kinds {other['kind']}, {mine['kind']}")
+        check("compare: one dlv record and one shim record", False, f"kinds {a['kind']}, {b['kind']}")
         return
     d, s = recs["dlv"], recs["shim"]
     for rel in sorted(set(d["files"]) & set(s["files"])):
         drows = {x["line"]: x for x in d["files"][rel]}
         srows = {x["line"]: x for x in s["files"][rel]}
-        same, moved, diff = 0, 0, []
+        text = [drows[n]["text"] for n in sorted(drows)]
+        bodies = func_bodies(text)
+        verified = sorted(n for n, x in drows.items() if x.get("verified"))
+        same, diff, moved_ok, moved_bad, outside = 0, [], 0, [], {"verified": 0, "unverified": 0}
         for n, dx in sorted(drows.items()):
             sx = srows.get(n)
             if sx is None:
-                diff.append((n, "missing in shim record"))
-            elif dx.get("verified"):
+                diff.append((n, "missing in the shim record"))
+                continue
+            if dx.get("verified"):
                 if sx.get("verified") and (sx.get("bp_line"), sx.get("message")) == (dx.get("bp_line"), dx.get("message")):
                     same += 1
                 else:
-                    diff.append((n, f"dlv verified; shim {sx}"))
-            elif sx.get("verified"):
-                moved += 1
-        t.check(f"compare {rel}: shim agrees on the {same} lines dlv verifies ({moved} more moved by the shim)",
-                not diff, repr(diff[:5]))
+                    diff.append((n, f"dlv {dx.get('bp_line')}/{dx.get('message')!r}; shim {sx}"))
+                continue
+            body = next(((f, l) for f, l in bodies if f < n < l), None)
+            if body is None:
+                outside["verified" if sx.get("verified") else "unverified"] += 1
+                continue
+            want = next((v for v in verified if n < v <= body[1]), None)
+            msg = f"moved from line {n}: no statement on line {n}"
+            if want is None:
+                # No code after line n in this function (e.g. an
+                # uninstantiated generic method): nothing to move to.
+                if not sx.get("verified"):
+                    moved_ok += 1
+                else:
+                    moved_bad.append((n, text[n - 1].strip(), "want unverified (no code after it in the function)",
+                                      {k: sx.get(k) for k in ("verified", "bp_line", "message")}))
+            elif sx.get("verified") and sx.get("bp_line") == want and sx.get("message") == msg:
+                moved_ok += 1
+            else:
+                moved_bad.append((n, text[n - 1].strip(), f"want {want}", {k: sx.get(k) for k in ("verified", "bp_line", "message")}))
+        check(f"compare {rel}: shim == dlv on the {same + len(diff)} lines dlv verifies", not diff, repr(diff[:5]))
+        check(f"compare {rel}: {moved_ok + len(moved_bad)} in-function lines dlv rejects are moved to the next "
+              f"line with code", not moved_bad, f"{len(moved_bad)} wrong, e.g. {moved_bad[:4]!r}")
+        check(f"compare {rel}: lines outside function bodies that dlv rejects: shim verifies {outside['verified']}, "
+              f"rejects {outside['unverified']}", True)
 
 
 # ---------------------------------------------------------------------------
@@ -934,7 +976,7 @@ class Runner:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--adapter", required=True, help="adapter executable (run as ADAPTER dap ...)")
+    ap.add_argument("--adapter", help="adapter executable (run as ADAPTER dap ...)")
     ap.add_argument("--adapter-kind", choices=["dlv", "shim"], default="dlv",
                     help="whose behaviour to expect where dlvidx dap is meant to differ from dlv")
     ap.add_argument("--dlv", help="dlv for the shim (passed as `--dlv PATH`); also the breakpointLocations oracle")
@@ -946,10 +988,20 @@ def main():
     ap.add_argument("--record", metavar="FILE", help="every_line: write the per-line results as JSON")
     ap.add_argument("--compare-with", metavar="FILE", help="every_line: compare with a record of the other kind")
     ap.add_argument("--every-line-all", action="store_true", help="every_line: all .go files, not only main.go")
+    ap.add_argument("--diff-records", nargs=2, metavar=("A.json", "B.json"),
+                    help="only compare two every_line records (one dlv, one shim) and exit")
     ap.add_argument("--max-seconds", type=float, default=900, help="watchdog for the whole run")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = ap.parse_args()
 
+    if args.diff_records:
+        res = Results()
+        with open(args.diff_records[0]) as f1, open(args.diff_records[1]) as f2:
+            compare_records(res.check, json.load(f1), json.load(f2))
+        print(f"{res.passed} passed, {res.failed} failed")
+        return 1 if res.failed else 0
+    if not args.adapter and not args.list:
+        ap.error("--adapter is required")
     if args.list:
         for name, _, kinds, slow in SCENARIOS:
             print(f"{name:22} {'/'.join(kinds)}{'  (slow)' if slow else ''}")
@@ -961,6 +1013,8 @@ def main():
         if getattr(args, opt):
             setattr(args, opt, os.path.abspath(getattr(args, opt)))
 
+    if args.record or args.compare_with or args.every_line_all:
+        args.slow = True  # these only make sense with every_line
     dc.become_subreaper()
     runner = Runner(args)
     runner.watchdog(args.max_seconds)
