@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
 
 namespace dlvidx::dap {
 namespace {
@@ -26,6 +27,32 @@ PathMapping by_suffix(const index::IndexView& v, const std::string& path) {
   return {std::nullopt, "no match"};
 }
 
+// -trimpath records a main-module file as "<module path>/<path in module>":
+// find the go.mod above the client's file and build that name.
+std::optional<std::string> trimpath_name(const std::string& client_path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path file(client_path);
+  for (fs::path dir = file.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    fs::path mod = dir / "go.mod";
+    if (fs::is_regular_file(mod, ec)) {
+      std::ifstream in(mod);
+      for (std::string line; std::getline(in, line);) {
+        size_t b = line.find_first_not_of(" \t");
+        if (b == std::string::npos || line.compare(b, 7, "module ") != 0) continue;
+        std::string m = line.substr(b + 7);
+        m.erase(0, m.find_first_not_of(" \t\""));
+        m.erase(m.find_last_not_of(" \t\"\r") + 1);
+        if (m.empty()) return std::nullopt;
+        return m + "/" + fs::relative(file, dir, ec).generic_string();
+      }
+      return std::nullopt;
+    }
+    if (dir == dir.root_path()) break;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 PathMapping map_client_path(const index::IndexView& v, const std::string& client_path,
@@ -42,6 +69,8 @@ PathMapping map_client_path(const index::IndexView& v, const std::string& client
   std::filesystem::path real = std::filesystem::canonical(client_path, ec);
   if (!ec && real.string() != client_path)
     if (auto id = v.file_id(real.string())) return {id, "symlink"};
+  if (auto name = trimpath_name(client_path))
+    if (auto id = v.file_id(*name)) return {id, "module path (trimpath)"};
   PathMapping s = by_suffix(v, client_path);
   if (s.file || s.how.starts_with("ambiguous")) return s;
   // Case-insensitive (macOS, Windows checkouts): unique match only.

@@ -1,7 +1,8 @@
 // Maps the path an editor sends (Source.path) to a file of the index, in the
 // order the issue fixes: the launch's substitutePath rules; the exact string;
-// the path with symlinks resolved; a unique path-suffix match (trimpath
-// builds record "example.com/mod/pkg/f.go"); case-insensitively for
+// the path with symlinks resolved; for -trimpath builds, which record
+// "<module path>/<path in module>", the name made from the go.mod above the
+// file; a unique path-suffix match; case-insensitively for
 // darwin/windows-style paths. Ambiguity -> no mapping (dlv gets the request).
 #pragma once
 

@@ -46,8 +46,11 @@ TEST_CASE("client paths map to index files in the documented order", "[path]") {
   std::ofstream(dir / "real" / "main.go") << "package main\n";
   fs::create_symlink(dir / "real", dir / "link");
   std::string real = fs::canonical(dir / "real" / "main.go").string();
+  fs::create_directories(dir / "mod" / "sub");
+  std::ofstream(dir / "mod" / "go.mod") << "// comment\nmodule \"example.com/other-name\"\n\ngo 1.22\n";
+  std::ofstream(dir / "mod" / "sub" / "s.go") << "package sub\n";
 
-  Fixture fx({real, "example.com/mod/pkg/f.go", "example.com/mod/other/f.go", "/Users/Me/Proj/x.go",
+  Fixture fx({real, "example.com/other-name/sub/s.go", "example.com/mod/pkg/f.go", "example.com/mod/other/f.go", "/Users/Me/Proj/x.go",
               "/build/server/util.go"});
   const IndexView& v = fx.view;
   auto map = [&](const std::string& p, std::vector<dap::SubstitutePath> rules = {}) {
@@ -63,5 +66,7 @@ TEST_CASE("client paths map to index files in the documented order", "[path]") {
   CHECK(map("/home/me/checkout/util.go", {{"/home/me/checkout", "/build/server"}}) ==
         "/build/server/util.go (substitutePath)");
   CHECK(map("/nowhere/at/all.go").starts_with("none"));
+  // -trimpath: the module path from go.mod, whatever the directory is called.
+  CHECK(map((dir / "mod" / "sub" / "s.go").string()) == "example.com/other-name/sub/s.go (module path (trimpath))");
   fs::remove_all(dir);
 }
