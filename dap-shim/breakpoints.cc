@@ -33,7 +33,11 @@ std::optional<uint32_t> Session::owner_function(uint32_t file, uint32_t line) {
           if (!fresh) it->second.second = l;
         }
     }
-    for (auto& [f, mm] : fn) spans.emplace_back(f, mm.first, mm.second);
+    // A function's body starts at its `func` line, which may have no code.
+    for (auto& [f, mm] : fn) {
+      uint32_t decl = v.function_decl_line(f);
+      spans.emplace_back(f, decl && decl < mm.first ? decl : mm.first, mm.second);
+    }
     if (spans.empty()) spans.emplace_back(UINT32_MAX, 1, 0);  // marks "computed"
   }
   std::optional<uint32_t> best;

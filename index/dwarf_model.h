@@ -65,6 +65,7 @@ struct Function {
   uint64_t offset = 0;          // DIE whose tree Delve loads for this function
   uint32_t cu = kNoCu;
   bool trampoline = false;
+  uint32_t decl_line = 0;  // DW_AT_decl_line (of the abstract origin for inlinable functions)
 };
 
 // A call site of an inlined call: Delve's inlinedCallLines[{file, line}] += lowpc.

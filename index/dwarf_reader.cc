@@ -81,6 +81,7 @@ struct DieAttrs {
   Dwarf_Unsigned ranges_value = 0;
   Dwarf_Attribute ranges_attr = nullptr;  // kept alive for rnglists, freed by the caller
   bool trampoline = false;
+  Dwarf_Unsigned decl_line = 0;
   bool has_call_file = false, has_call_line = false;
   Dwarf_Unsigned call_file = 0, call_line = 0;
   bool has_stmt_list = false;
@@ -95,6 +96,7 @@ struct FnEvent {
   bool trampoline = false;
   uint32_t cu = 0;  // index into ReadPart::cus
   uint64_t off = 0, origin = 0, entry = 0, end = 0;
+  uint32_t decl_line = 0;
   std::string name;
 };
 
@@ -288,6 +290,9 @@ class Reader {
           a.trampoline = b;
           break;
         }
+        case DW_AT_decl_line:
+          r = dwarf_formudata(at, &a.decl_line, &err);
+          break;
         case DW_AT_call_file:
           r = dwarf_formudata(at, &a.call_file, &err);
           a.has_call_file = r == DW_DLV_OK;
@@ -538,7 +543,9 @@ class Reader {
     if (a.has_inline && a.inline_val >= 1) {  // abstract
       if (a.ranges_attr) dwarf_dealloc_attribute(a.ranges_attr);
       if (cu_inlines_) walk_function(d, 1, /*chain=*/true, nullptr);
-      event(FnEvent::kAbstract, off).name = function_name(a);
+      FnEvent& e = event(FnEvent::kAbstract, off);
+      e.name = function_name(a);
+      e.decl_line = static_cast<uint32_t>(a.decl_line);
       return;
     }
     std::vector<PcRange> rs = ranges(d, a);
@@ -554,6 +561,7 @@ class Reader {
       e.entry = rs.empty() ? 0 : rs[0].lo;
       e.end = rs.empty() ? 0 : rs[0].hi;
       e.trampoline = a.trampoline;
+      e.decl_line = static_cast<uint32_t>(a.decl_line);
     }
     if (!cu_inlines_) return;
     std::vector<InlinedRange> inl;
@@ -660,6 +668,7 @@ void replay(const ReadPart& p, uint32_t cu_base, std::unordered_map<uint64_t, ui
         fn.name = e.name;
         fn.offset = e.off;
         fn.cu = cu;
+        fn.decl_line = e.decl_line;
         break;
       }
       case FnEvent::kConcreteInlined: {
@@ -678,6 +687,7 @@ void replay(const ReadPart& p, uint32_t cu_base, std::unordered_map<uint64_t, ui
         fn.offset = e.off;
         fn.cu = cu;
         fn.trampoline = e.trampoline;
+        fn.decl_line = e.decl_line;
         break;
       }
       case FnEvent::kInlinedCall: {

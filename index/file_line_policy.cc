@@ -79,7 +79,7 @@ void sort_functions(Shared& s, FileLineTable& out) {
     const Function& f = s.m.functions[i];
     if (f.end > f.entry) {
       s.slot[i] = static_cast<uint32_t>(out.functions.size());
-      out.functions.push_back({f.entry, f.end, f.name});
+      out.functions.push_back({f.entry, f.end, f.name, f.decl_line});
     }
   }
 }

@@ -28,6 +28,7 @@ namespace dlvidx::index {
 struct FunctionRange {
   uint64_t entry = 0, end = 0;
   std::string name;
+  uint32_t decl_line = 0;
 };
 
 struct FileLineResult {

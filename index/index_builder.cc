@@ -87,7 +87,8 @@ std::vector<uint8_t> build_index_image(const FileLineTable& t, const BinaryIdent
   for (size_t i = 0; i < t.functions.size(); i++) {
     if (names.size() + t.functions[i].name.size() + 1 > UINT32_MAX) fail("function names over 4 GiB");
     fns[i] = {static_cast<uint32_t>(t.functions[i].entry - lo),
-              static_cast<uint32_t>(t.functions[i].end - t.functions[i].entry), static_cast<uint32_t>(names.size())};
+              static_cast<uint32_t>(t.functions[i].end - t.functions[i].entry), static_cast<uint32_t>(names.size()),
+              t.functions[i].decl_line};
     names += t.functions[i].name;
     names.push_back('\0');
   }

@@ -23,7 +23,7 @@
 namespace dlvidx::index {
 
 inline constexpr char kMagic[8] = {'D', 'L', 'V', 'I', 'D', 'X', '\0', '\x01'};
-inline constexpr uint32_t kFormatVersion = 3;
+inline constexpr uint32_t kFormatVersion = 4;
 inline constexpr uint32_t kPcList = 0x80000000u;  // value: index into pc_lists
 
 struct FileEntry {
@@ -44,9 +44,10 @@ struct LineWord {
 };
 
 struct FunctionEntry {
-  uint32_t entry;  // offset from pc_base
+  uint32_t entry;      // offset from pc_base
   uint32_t size;
-  uint32_t name;   // offset into the inflated names
+  uint32_t name;       // offset into the inflated names
+  uint32_t decl_line;  // the line of `func` (0 if unknown): where its body starts
 };
 
 struct TableRef {

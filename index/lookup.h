@@ -79,6 +79,7 @@ class IndexView {
   // and for snapping a breakpoint to the next statement).
   std::vector<uint32_t> lines_with_code(uint32_t file, uint32_t lo, uint32_t hi) const;
   std::string_view function_name(uint32_t fn) const;
+  uint32_t function_decl_line(uint32_t fn) const { return fn < h_->n_functions ? functions_[fn].decl_line : 0; }
   std::optional<uint32_t> function_at(uint64_t pc) const;
 
  private:

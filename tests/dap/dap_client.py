@@ -26,9 +26,9 @@ descendants of it -- see kill_leftovers()).
 import ctypes
 import json
 import os
-import queue
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -276,6 +276,7 @@ class DAPClient:
     # -- closing -------------------------------------------------------------
 
     def close(self):
+        """Closes the connection (FIN). shutdown() first: see abort()."""
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -283,11 +284,22 @@ class DAPClient:
         self.sock.close()
 
     def abort(self):
-        """Closes the socket abruptly (RST instead of FIN)."""
+        """Closes the socket abruptly (RST instead of FIN).
+
+        The reader thread is blocked in recv() on this socket, and that call
+        holds a reference to the file: a plain close() would release nothing
+        and the adapter would see neither FIN nor RST. shutdown(SHUT_RD)
+        wakes the reader without sending anything; then close() with
+        SO_LINGER {on, 0} drops the last reference and sends RST."""
         try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
             pass
+        try:
+            self.sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
+        self._reader.join(2)
         self.sock.close()
 
 

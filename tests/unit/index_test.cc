@@ -26,7 +26,7 @@ namespace {
 FileLineTable sample_table() {
   FileLineTable t;
   t.files = {"/src/a.go", "/src/b/a.go", "/src/c.go"};
-  t.functions = {{0x1000, 0x1100, "main.a"}, {0x1100, 0x1200, "main.b"}, {0x2000, 0x2100, "b.a"}};
+  t.functions = {{0x1000, 0x1100, "main.a", 1}, {0x1100, 0x1200, "main.b", 0}, {0x2000, 0x2100, "b.a", 0}};
   // a.go: lines 3, 5 (two PCs), 70 (beyond one bitmap word), 200 (no addresses)
   t.pcs = {0x1004, 0x1010, 0x1120, 0x1130, 0x2008};
   t.keys.push_back({0, 3, 0, 1});
@@ -92,6 +92,7 @@ TEST_CASE("index image round trip", "[index]") {
   CHECK(v.lines_with_code(*a_go, 1, 1000) == std::vector<uint32_t>{3, 5, 70, 200});
   CHECK(v.lines_with_code(*a_go, 4, 69) == std::vector<uint32_t>{5});
   CHECK(v.function_name(*v.function_at(0x1120)) == "main.b");
+  CHECK(v.function_decl_line(*v.function_at(0x1000)) == 1);
   CHECK_FALSE(v.function_at(0x1200));
   CHECK_FALSE(v.function_at(0x10));
 }

@@ -23,7 +23,7 @@ struct Fixture {
     FileLineTable t;
     t.files = std::move(files);
     std::sort(t.files.begin(), t.files.end());
-    t.functions = {{0x1000, 0x2000, "f"}};
+    t.functions = {{0x1000, 0x2000, "f", 0}};
     t.pcs = {0x1000};
     for (uint32_t f = 0; f < t.files.size(); f++) t.keys.push_back({f, 1, 0, 1});
     BinaryIdentity id;
