@@ -9,7 +9,7 @@ For each binary: launch it (exec), stop at main, then time
   - stackTrace, scopes, variables at the stop (pass-through cost of the proxy).
 Prints min / median / max per metric and the ratio direct / shim.
 
-usage: shim_bench.py --dlvidx BIN [--dlv PATH] [--reps N] [NAME:FILE ...]
+usage: shim_bench.py --dlvidx BIN [--dlv PATH] [--reps N] [--out DIR] [NAME:FILE:MAIN ...]
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
@@ -18,8 +18,10 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "dap"))
 from dap_client import DAPClient, start_adapter, stop_adapter  # noqa: E402
 
-DEFAULT = ["cmdgo-go127-linux-amd64:cmd/go/internal/load/pkg.go",
-           "cmdcompile-go127-linux-amd64:cmd/compile/internal/ssa/regalloc.go"]
+# NAME:FILE[:MAIN] -- the file whose lines are set, and the main.go to stop in first.
+DEFAULT = ["example-go127-linux-amd64:example/work/work.go:example/main.go",
+           "cmdgo-go127-linux-amd64:cmd/go/internal/load/pkg.go:cmd/go/main.go",
+           "cmdcompile-go127-linux-amd64:cmd/compile/internal/ssa/regalloc.go:cmd/compile/main.go"]
 
 
 def corpus(name):
@@ -29,7 +31,7 @@ def corpus(name):
 
 def lines_of(dlvidx, binary, suffix, cache):
     """(absolute path, lines with code, lines without code) from the index."""
-    n = 6000
+    n = 4000
     q = [f"{suffix}:{i}" for i in range(1, n)]
     out = json.loads(subprocess.run([dlvidx, "lookup", "--json", "--cache-dir", cache, binary, "-"],
                                     input="\n".join(q), capture_output=True, text=True).stdout)
@@ -80,7 +82,7 @@ def session(argv, binary, path, code, nocode, reps, main_line):
             refuse.append(ms)
         c.request_ok("setBreakpoints", {"source": {"path": path}, "breakpoints": []})
         st, sc, va = [], [], []
-        for _ in range(max(reps, 30)):
+        for _ in range(max(reps, 100)):
             ms, r = timed("stackTrace", {"threadId": tid, "levels": 20})
             st.append(ms)
             frame = r["body"]["stackFrames"][0]["id"]
@@ -108,13 +110,11 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as cache:
         for t in a.targets or DEFAULT:
-            name, suffix = t.split(":", 1)
+            name, suffix, main_suffix = t.split(":", 2)
             binary = corpus(name)
             subprocess.run([a.dlvidx, "build", "--cache-dir", cache, binary], check=True, capture_output=True)
             path, code, nocode = lines_of(a.dlvidx, binary, suffix, cache)
-            main_dir = os.path.dirname(os.path.dirname(path.split("/cmd/")[0] + "/cmd/x"))
-            gomain = os.path.join(path.split("/cmd/")[0], "cmd", name.split("-")[0][3:], "main.go")
-            _, mcode, _ = lines_of(a.dlvidx, binary, os.path.relpath(gomain, os.path.dirname(os.path.dirname(gomain))), cache)
+            gomain, mcode, _ = lines_of(a.dlvidx, binary, main_suffix, cache)
             main_line = (gomain, mcode[0])
             direct = session([a.dlv, "dap"], binary, path, code, nocode, a.reps, main_line)
             shim = session([a.dlvidx, "dap", "--dlv", a.dlv, "--cache-dir", cache], binary, path, code, nocode, a.reps,
