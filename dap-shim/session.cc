@@ -202,6 +202,8 @@ void Session::handle_client_message(const std::string& body, const std::string& 
       handled = on_set_instruction_breakpoints(*msg);
     else if (e.command == "breakpointLocations")
       on_breakpoint_locations(*msg), handled = true;
+    else if (e.command == "restart")
+      on_restart(*msg);  // then forwarded
     else if (e.command == "disconnect")
       disconnect_sent_ = true;  // dlv answers it, then the session ends
   } catch (const std::exception& ex) {

@@ -53,8 +53,9 @@ struct ShimBreakpoint {
 };
 
 struct ManagedSource {
-  json::value source;  // the client's Source, echoed back
-  uint32_t file = 0;   // index file id
+  json::value source;       // the client's Source, echoed back
+  json::value breakpoints;  // the client's SourceBreakpoints, as sent
+  uint32_t file = 0;        // index file id
   std::vector<ShimBreakpoint> bps;
 };
 
@@ -102,6 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_initialize_response(json::object& resp);                           // initialize.cc
   bool on_stopped_event(json::object& ev);                                   // events.cc
   bool on_breakpoint_event(json::object& ev);                                // events.cc
+  void on_restart(const json::object& req);                                  // launch.cc
 
   // --- index and breakpoints ---
   void load_index(std::string binary);
@@ -141,6 +143,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Index state (filled on the io thread when the background build finishes).
   std::optional<index::IndexHandle> index_;
   bool index_pending_ = false;
+  std::string binary_;  // the binary the index is for
+  bool index_disabled_ = false;  // after a restart: dlv resolves everything
   std::vector<SubstitutePath> substitute_;  // client -> server
   std::map<std::string, std::optional<uint32_t>> mapped_;  // client path -> file (logged once)
 

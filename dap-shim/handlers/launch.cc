@@ -89,8 +89,31 @@ void Session::on_launch_response(const json::object& resp) {
   if (get_bool(resp, "success").value_or(false)) load_index(binary);  // dlv has built it now
 }
 
+// restart: dlv may rebuild the binary (debug/test) and keeps instruction
+// breakpoints at their old addresses. So before dlv restarts, every source the
+// shim armed is handed back to dlv's own setBreakpoints (dlv re-resolves them
+// by file:line after the restart), and the index is dropped for the rest of
+// the session: the binary on disk may be changing under it.
+void Session::on_restart(const json::object&) {
+  if (!sources_.empty()) {
+    log_->info("restart: handing {} sources back to dlv", sources_.size());
+    for (auto& [path, src] : sources_) {
+      json::value bps = src.breakpoints.is_array() ? src.breakpoints : json::value(json::array{});
+      call_dlv("setBreakpoints", {{"source", src.source}, {"breakpoints", bps}}, [](const json::object&) {});
+      dlv_sources_.insert(path);
+    }
+    sources_.clear();
+    rearm([](const json::object&) {});  // only the client's own instruction breakpoints remain
+  }
+  index_.reset();
+  index_disabled_ = true;
+  spans_.clear();
+  mapped_.clear();
+}
+
 void Session::load_index(std::string binary) {
-  if (index_ || index_pending_) return;
+  if (index_ || index_pending_ || index_disabled_) return;
+  binary_ = binary;
   index_pending_ = true;
   log_->info("index: loading for {}", binary);
   auto self = shared_from_this();
@@ -114,6 +137,7 @@ void Session::load_index(std::string binary) {
       index_pending_ = false;
       bool was_waiting = std::exchange(waiting_for_index_, false);
       if (index_wait_timer_) index_wait_timer_->cancel();
+      if (index_disabled_) return;  // a restart happened meanwhile
       if (!h) {
         log_->warn("index: unavailable ({}); breakpoints go to dlv unchanged", error);
         if (was_waiting) drain_held();

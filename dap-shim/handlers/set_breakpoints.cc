@@ -31,6 +31,7 @@ bool Session::on_set_breakpoints(const json::object& req, std::string_view raw) 
 
   ManagedSource src;
   src.source = *args->if_contains("source");
+  if (auto* b = args->if_contains("breakpoints")) src.breakpoints = *b;
   src.file = *file;
   for (const auto& w : wants) {
     ShimBreakpoint bp = resolve(*file, w);
