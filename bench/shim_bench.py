@@ -46,57 +46,66 @@ def mmm(xs):
     return {"n": len(xs), "min": min(xs), "median": statistics.median(xs), "max": max(xs)}
 
 
-def session(argv, binary, path, code, nocode, reps, main_line):
+def session(argv, binary, path, code, nocode, reps, main_line, locations=False, scaling=()):
+    """One DAP session; returns {metric: [ms samples]}."""
     proc, host, port = start_adapter(argv)
     c = DAPClient.connect(host, port)
+    samples = {}
     try:
-        c.request_ok("initialize", {"adapterID": "go", "linesStartAt1": True, "columnsStartAt1": True,
-                                    "pathFormat": "path"})
-        c.request_ok("launch", {"mode": "exec", "program": binary})
-        c.wait_event("initialized", timeout=60)
-        main_go, mline = main_line
-        c.request_ok("setBreakpoints", {"source": {"path": main_go}, "breakpoints": [{"line": mline}]})
-        c.request_ok("configurationDone", {})
-        stop = c.wait_event("stopped", timeout=60)
-        tid = stop["body"]["threadId"]
-        res = {}
-
-        def timed(cmd, args):
+        def timed(cmd, args, key=None):
             t0 = time.perf_counter()
             r = c.request(cmd, args, timeout=120)
-            return (time.perf_counter() - t0) * 1000, r
+            ms = (time.perf_counter() - t0) * 1000
+            if key:
+                samples.setdefault(key, []).append(ms)
+            return ms, r
 
-        one, twenty, refuse = [], [], []
-        first = None
+        c.request_ok("initialize", {"adapterID": "go", "linesStartAt1": True, "columnsStartAt1": True,
+                                    "pathFormat": "path"})
+        t0 = time.perf_counter()
+        c.send_request("launch", {"mode": "exec", "program": binary})
+        c.wait_event("initialized", timeout=120)
+        samples["launch_to_initialized"] = [(time.perf_counter() - t0) * 1000]
+        main_go, mline = main_line
+        c.request_ok("setBreakpoints", {"source": {"path": main_go}, "breakpoints": [{"line": mline}]})
+        t0 = time.perf_counter()
+        c.request_ok("configurationDone", {})
+        stop = c.wait_event("stopped", timeout=120)
+        samples["configurationDone_to_stopped"] = [(time.perf_counter() - t0) * 1000]
+        tid = stop["body"]["threadId"]
+
+        for i in range(reps + 1):  # the first call of the session is reported on its own
+            ms, _ = timed("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": code[i]}]})
+            samples.setdefault("set_1_first" if i == 0 else "set_1", []).append(ms)
         for i in range(reps):
-            ms, r = timed("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": code[i]}]})
-            if first is None:
-                first = ms
-            one.append(ms)
+            lines = code[reps + 1 + 20 * i: reps + 1 + 20 * (i + 1)]
+            timed("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": l} for l in lines]}, "set_20")
         for i in range(reps):
-            lines = code[reps + 20 * i: reps + 20 * (i + 1)]
-            ms, r = timed("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": l} for l in lines]})
-            twenty.append(ms)
-        for i in range(reps):
-            ms, r = timed("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": nocode[i]}]})
-            refuse.append(ms)
+            timed("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": nocode[i]}]}, "no_code_line")
         c.request_ok("setBreakpoints", {"source": {"path": path}, "breakpoints": []})
-        st, sc, va = [], [], []
+        if locations:
+            for i in range(reps):
+                timed("breakpointLocations", {"source": {"path": path}, "line": code[i], "endLine": code[i] + 50},
+                      "breakpointLocations")
+        for sp, sl in scaling:  # (file, line with code): one new line each, alternating
+            for k in range(3):
+                ms, _ = timed("setBreakpoints", {"source": {"path": sp}, "breakpoints": [{"line": sl[k % len(sl)]}]})
+                samples.setdefault(f"scale:{sp}", []).append(ms)
+            c.request_ok("setBreakpoints", {"source": {"path": sp}, "breakpoints": []})
         for _ in range(max(reps, 100)):
-            ms, r = timed("stackTrace", {"threadId": tid, "levels": 20})
-            st.append(ms)
+            ms, r = timed("stackTrace", {"threadId": tid, "levels": 20}, "stackTrace")
             frame = r["body"]["stackFrames"][0]["id"]
-            ms, r = timed("scopes", {"frameId": frame})
-            sc.append(ms)
+            ms, r = timed("scopes", {"frameId": frame}, "scopes")
             ref = r["body"]["scopes"][0]["variablesReference"]
-            ms, r = timed("variables", {"variablesReference": ref})
-            va.append(ms)
-        res.update({"set_1_first": first, "set_1": mmm(one[1:]), "set_20": mmm(twenty), "no_code_line": mmm(refuse),
-                    "stackTrace": mmm(st), "scopes": mmm(sc), "variables": mmm(va)})
+            timed("variables", {"variablesReference": ref}, "variables")
         c.request("disconnect", {"terminateDebuggee": True}, timeout=20)
-        return res
+        return samples
     finally:
         stop_adapter(proc)
+
+
+def summarize(samples):
+    return {k: mmm(v) for k, v in samples.items()}
 
 
 def main():
@@ -116,9 +125,9 @@ def main():
             path, code, nocode = lines_of(a.dlvidx, binary, suffix, cache)
             gomain, mcode, _ = lines_of(a.dlvidx, binary, main_suffix, cache)
             main_line = (gomain, mcode[0])
-            direct = session([a.dlv, "dap"], binary, path, code, nocode, a.reps, main_line)
-            shim = session([a.dlvidx, "dap", "--dlv", a.dlv, "--cache-dir", cache], binary, path, code, nocode, a.reps,
-                           main_line)
+            direct = summarize(session([a.dlv, "dap"], binary, path, code, nocode, a.reps, main_line))
+            shim = summarize(session([a.dlvidx, "dap", "--dlv", a.dlv, "--cache-dir", cache], binary, path, code, nocode,
+                                     a.reps, main_line))
             rows.append((name, direct, shim))
     lines = ["| binary | metric | direct dlv ms (min/med/max) | dlvidx dap ms (min/med/max) | direct / shim (medians) |",
              "|---|---|---|---|---|"]

@@ -12,16 +12,22 @@
 
 namespace dlvidx::dap {
 
-Session::Session(asio::io_context& io, Socket client, ShimOptions opts, std::shared_ptr<spdlog::logger> log)
-    : io_(io), client_(std::move(client)), dlv_sock_(io), opts_(std::move(opts)), log_(std::move(log)) {}
+Session::Session(asio::io_context& io, ShimOptions opts, std::shared_ptr<spdlog::logger> log)
+    : io_(io), client_(io), dlv_sock_(io), opts_(std::move(opts)), log_(std::move(log)) {}
 
-void Session::start() {
-  {
-    boost::system::error_code ec;
-    int one = 1;
-    if (client_.local_endpoint(ec).protocol().family() != AF_UNIX)
-      setsockopt(client_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
+void Session::attach_client(Socket client) {
+  client_ = std::move(client);
+  client_attached_ = true;
+  boost::system::error_code ec;
+  int one = 1;
+  if (client_.local_endpoint(ec).protocol().family() != AF_UNIX)
+    setsockopt(client_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!to_client_.empty() && !client_busy_) write_next(to_client_, client_busy_);  // e.g. dlv failed to start
+  if (closing_) return;
+  read_client();
+}
+
+void Session::start_dlv() {
   std::vector<std::string> args{"dap", "--listen=127.0.0.1:0"};
   args.insert(args.end(), opts_.dlv_args.begin(), opts_.dlv_args.end());
   try {
@@ -53,7 +59,6 @@ void Session::start() {
         read_dlv();
       },
       [this](const std::string& line) { log_->info("dlv: {}", line); });
-  read_client();
 }
 
 // --- transport ----------------------------------------------------------------
@@ -107,7 +112,7 @@ void Session::send_client_raw(std::string frame) {
   if (!client_open_) return;
   log_->trace("<-- {}", frame);
   to_client_.push_back(std::move(frame));
-  if (!client_busy_) write_next(to_client_, client_busy_);
+  if (client_attached_ && !client_busy_) write_next(to_client_, client_busy_);
 }
 
 void Session::send_dlv_raw(std::string frame) {

@@ -61,8 +61,12 @@ struct ManagedSource {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(asio::io_context& io, Socket client, ShimOptions opts, std::shared_ptr<spdlog::logger> log);
-  void start();
+  Session(asio::io_context& io, ShimOptions opts, std::shared_ptr<spdlog::logger> log);
+  // Starts dlv right away (before the client connects), so its start-up is
+  // not on the client's clock.
+  void start_dlv();
+  // The client's connection: the session begins.
+  void attach_client(Socket client);
   // Ends the session: ask dlv to stop the debuggee, then make sure dlv and
   // what it started are gone. Idempotent.
   void shutdown(const std::string& why);
@@ -132,6 +136,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, 65536> client_buf_{}, dlv_buf_{};
   std::deque<std::string> to_client_, to_dlv_, dlv_backlog_;
   bool client_busy_ = false, dlv_busy_ = false, dlv_connected_ = false;
+  bool client_attached_ = false;
   bool closing_ = false, client_open_ = true, disconnect_sent_ = false, finished_ = false;
   int exit_code_ = 0;
 

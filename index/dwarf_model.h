@@ -43,6 +43,7 @@ struct CompileUnit {
   std::string name;
   bool is_go = false;
   bool has_line_info = false;
+  uint64_t line_offset = 0;  // DW_AT_stmt_list: where its line program starts in .debug_line
   LineTable lines;
 };
 

@@ -85,6 +85,7 @@ struct DieAttrs {
   bool has_call_file = false, has_call_line = false;
   Dwarf_Unsigned call_file = 0, call_line = 0;
   bool has_stmt_list = false;
+  Dwarf_Unsigned stmt_list = 0;
   const char* producer = nullptr;
 };
 
@@ -301,9 +302,18 @@ class Reader {
           r = dwarf_formudata(at, &a.call_line, &err);
           a.has_call_line = r == DW_DLV_OK;
           break;
-        case DW_AT_stmt_list:
+        case DW_AT_stmt_list: {
           a.has_stmt_list = true;
+          Dwarf_Off off = 0;
+          if (dwarf_global_formref(at, &off, &err) == DW_DLV_OK) {
+            a.stmt_list = off;
+          } else {
+            if (err) dwarf_dealloc_error(dbg_, err);
+            err = nullptr;
+            r = dwarf_formudata(at, &a.stmt_list, &err);
+          }
           break;
+        }
         case DW_AT_producer: {
           char* p = nullptr;
           r = dwarf_formstring(at, &p, &err);
@@ -415,6 +425,7 @@ class Reader {
       if (semi != std::string_view::npos && prod.substr(semi).find("-l") != std::string_view::npos) cu_inlines_ = false;
     }
     if (a.ranges_attr) dwarf_dealloc_attribute(a.ranges_attr);
+    cu.line_offset = a.stmt_list;
     if (a.has_stmt_list) read_lines(cu_die, comp_dir, cu);  // after is_go is known
     cu_index_ = static_cast<uint32_t>(m_.cus.size());
     m_.cus.push_back(std::move(cu));

@@ -100,20 +100,16 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
   }
 
   asio::io_context io;
-  std::shared_ptr<dap::Session> session;
+  // dlv starts now, while the editor connects.
+  auto session = std::make_shared<dap::Session>(io, opts, log);
+  session->start_dlv();
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     log->warn("signal {}: shutting down", sig);
-    if (session)
-      session->shutdown("signal");
-    else
-      io.stop();
+    session->shutdown("signal");
   });
-  auto begin = [&](Socket s) {
-    session = std::make_shared<dap::Session>(io, std::move(s), opts, log);
-    session->start();
-  };
+  auto begin = [&](Socket s) { session->attach_client(std::move(s)); };
 
   std::optional<asio::ip::tcp::acceptor> tcp;
   std::optional<asio::local::stream_protocol::acceptor> unix_acc;
@@ -159,7 +155,7 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
     });
   }
   io.run();
-  return session ? session->exit_code() : 0;
+  return session->exit_code();
 }
 
 }  // namespace

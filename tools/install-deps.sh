@@ -54,7 +54,7 @@ bookworm_pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   zlib1g-dev libdwarf-dev libcapstone-dev libxxhash-dev
   libspdlog-dev libfmt-dev libcli11-dev
-  python3 procps file binutils
+  python3 gnuplot-nox procps file binutils
 )
 backports_pkgs=(
   libboost1.83-dev libboost-json1.83-dev catch2 golang-1.22-go

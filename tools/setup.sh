@@ -2,7 +2,7 @@
 # One entry point for a fresh Debian bookworm machine (run as root so it can
 # install packages; as another user it checks they are there):
 #   bash tools/setup.sh demo    install, build, run the main job on the bundled example
-#   bash tools/setup.sh test    install, build, run the whole test suite
+#   bash tools/setup.sh test    install, build, run the whole test suite, then the quick benchmark
 # PRESET=asan selects the sanitizer build (default: release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +25,7 @@ build=build/$preset
 if [[ $what == demo ]]; then
   exec python3 tools/demo.py --dlvidx "$build/tools/dlvidx" --oracles "$build/tests/oracle" --dlv "$(command -v dlv)"
 fi
-exec ctest --preset "$preset" -j "$(nproc)"
+ctest --preset "$preset" -j "$(nproc)"
+# Then the quick benchmark: prints its table into the log, fails only on a
+# clear regression (bench/bench.py: regressions()).
+bench/run --quick --out "$build/bench-quick"

@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""The breakpoint-latency benchmark (issue #4): one entry point, everything
+side by side in one run, direct dlv vs dlvidx. Called by bench/run.
+
+Writes OUT/bench.json (every metric: n, min, median, p99, max, and the ratio
+to its baseline), OUT/bench.md (tables) and OUT/bench.png (direct dlv vs dlvidx
+per binary for the breakpoint metrics, log scale; and the scaling plot).
+Absolute times are reported, never compared across runs; every ratio is
+between two figures of this run.
+"""
+import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "corpus"))
+import index_bench  # noqa: E402
+import shim_bench  # noqa: E402
+from dap_launch import launch_to_initialized  # noqa: E402
+
+# name, file whose lines are set, main.go to stop in first (None: index only)
+FULL = [
+    ("gen-go127-linux-amd64", "gen/p0/p0.go", "gen/main.go"),
+    ("cmdgo-go127-linux-amd64", "cmd/go/internal/load/pkg.go", "cmd/go/main.go"),
+    ("cmdcompile-go127-linux-amd64", "cmd/compile/internal/ssa/regalloc.go", "cmd/compile/main.go"),
+    ("cmdcompile-go122-linux-amd64", "cmd/compile/internal/ssa/regalloc.go", "cmd/compile/main.go"),
+    ("etcd-go127-linux-amd64", "etcdserver/server.go", None),
+    ("gen-go127-linux-arm64", None, None),
+    ("gen-go127-darwin-arm64", None, None),
+    ("cmdcompile-go127-linux-arm64", None, None),
+    ("cmdcompile-go127-darwin-arm64", None, None),
+]
+QUICK = [
+    ("gen-go127-linux-amd64", "gen/p0/p0.go", "gen/main.go"),
+    ("cmdgo-go127-linux-amd64", "cmd/go/internal/load/pkg.go", "cmd/go/main.go"),
+    ("gen-go127-linux-arm64", None, None),
+    ("gen-go127-darwin-arm64", None, None),
+]
+
+
+def stats(xs):
+    xs = sorted(xs)
+    return {"n": len(xs), "min": xs[0], "median": statistics.median(xs), "p99": xs[min(len(xs) - 1, int(0.99 * len(xs)))],
+            "max": xs[-1]}
+
+
+def known(name):
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "corpus", "corpus.py"), "list"],
+                         capture_output=True, text=True).stdout.split()
+    return name in out
+
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.rows = []
+        self.cache = tempfile.mkdtemp(prefix="dlvidx-bench-")
+
+    def add(self, binary, metric, adapter, samples=None, value=None, unit="ms", baseline=None):
+        r = {"binary": binary, "metric": metric, "adapter": adapter, "unit": unit}
+        if samples is not None:
+            r.update(stats(samples))
+        if value is not None:
+            r["value"] = value
+        if baseline is not None:
+            r["baseline"] = baseline
+        self.rows.append(r)
+        return r
+
+    def find(self, binary, metric, adapter):
+        return next((r for r in self.rows if r["binary"] == binary and r["metric"] == metric and r["adapter"] == adapter), None)
+
+    # 1. the index itself, on every binary
+    def index(self, name, binary):
+        a = self.a
+        builds = []
+        for _ in range(a.build_reps):
+            wall, _, out = index_bench.run_measured([a.dlvidx, "build", "--json", "--cache-dir", self.cache, binary])
+            builds.append(wall * 1000)
+            info = json.loads(out)
+        self.add(name, "dlvidx build", "dlvidx", builds)
+        self.add(name, "build peak RSS", "dlvidx", value=index_bench.peak_rss_kib(
+            [a.dlvidx, "build", "--cache-dir", self.cache, binary]) / 1024, unit="MiB")
+        self.add(name, "index / DWARF", "dlvidx", value=info["index_bytes"] / info["dwarf_bytes"], unit="ratio")
+        self.add(name, "keys", "dlvidx", value=info["keys"], unit="count")
+        opens = [json.loads(subprocess.run([a.dlvidx, "build", "--reuse", "--json", "--cache-dir", self.cache, binary],
+                                           check=True, capture_output=True, text=True).stdout)["total_ms"]
+                 for _ in range(a.open_reps)]
+        self.add(name, "cache-hit open", "dlvidx", opens)
+        lk = json.loads(subprocess.run([a.lookup_bench, binary, self.cache, str(a.lookups)], check=True,
+                                       capture_output=True, text=True).stdout)
+        for kind in ("present", "absent"):
+            self.add(name, f"lookup {kind} p50", "dlvidx", value=lk[kind]["p50_ns"], unit="ns")
+            self.add(name, f"lookup {kind} p99", "dlvidx", value=lk[kind]["p99_ns"], unit="ns")
+
+    # 2 + 3. breakpoints end to end, and the rest of a session
+    def sessions(self, name, binary, file_suffix, main_suffix):
+        a = self.a
+        path, code, nocode = shim_bench.lines_of(a.dlvidx, binary, file_suffix, self.cache)
+        gomain, mcode, _ = shim_bench.lines_of(a.dlvidx, binary, main_suffix, self.cache)
+        main_line = (gomain, mcode[0])
+        flags = ["--check-go-version=false"] if "go122" in name else []
+        scaling = self.scaling_files(name, binary) if a.scaling and "cmdcompile-go127" in name else []
+        adapters = [("dlv 1.27.1", [a.dlv, "dap"] + flags),
+                    ("dlvidx dap", [a.dlvidx, "dap", "--dlv", a.dlv, "--cache-dir", self.cache] + flags)]
+        if a.dlv120:
+            adapters.append(("dlv 1.20.2", [a.dlv120, "dap", "--check-go-version=false"]))
+        for label, argv in adapters:
+            try:
+                s = shim_bench.session(argv, binary, path, code, nocode, a.reps, main_line,
+                                       locations=label == "dlvidx dap", scaling=scaling)
+            except Exception as e:
+                print(f"note: {label} on {name}: {e}", file=sys.stderr)
+                continue
+            for metric, xs in s.items():
+                if metric.startswith("scale:"):
+                    f = metric[6:]
+                    self.add(name, "scaling", label, xs).update({"file": f, "line_program_mb": scaling_mb[f]})
+                else:
+                    self.add(name, metric, label, xs)
+        for r in self.rows:
+            if r["binary"] == name and r["adapter"] != "dlv 1.27.1" and r["metric"] != "scaling":
+                base = self.find(name, r["metric"], "dlv 1.27.1")
+                if base and "median" in base and r.get("median"):
+                    r["ratio_to_dlv"] = base["median"] / r["median"]
+
+    def scaling_files(self, name, binary):
+        """Files whose lookups make dlv scan from little to a lot of line program."""
+        units = subprocess.run([self.a.dlvidx, "rows", "--units", binary], check=True, capture_output=True,
+                               text=True).stdout.splitlines()
+        mb = {}
+        for u in units:
+            parts = u.split("\t")
+            for f in parts[3:]:
+                if f.endswith(".go") and f.startswith("/"):
+                    mb[f] = mb.get(f, 0) + int(parts[2]) / 1e6
+        chosen, want = [], [0.05, 0.2, 0.5, 1, 2, 4, 8]
+        for w in want:
+            f = min(mb, key=lambda k: abs(mb[k] - w) if os.path.exists(k) else 1e9)
+            if f not in [c for c, _ in chosen]:
+                lines = [a["line"] for a in json.loads(subprocess.run(
+                    [self.a.dlvidx, "lookup", "--json", "--cache-dir", self.cache, binary, "-"],
+                    input="\n".join(f"{f}:{i}" for i in range(1, 400)), capture_output=True, text=True).stdout) if a["pcs"]]
+                if len(lines) >= 3:
+                    chosen.append((f, lines))
+        global scaling_mb
+        scaling_mb = {f: mb[f] for f, _ in chosen}
+        return chosen
+
+    # 4. prefaulting: cold page cache vs warm
+    def preload(self, name, binary):
+        a = self.a
+        if os.geteuid() != 0:
+            print("note: not root: the page cache cannot be dropped; preload metrics skipped", file=sys.stderr)
+            return
+
+        def drop():
+            subprocess.run(["sync"])
+            with open("/proc/sys/vm/drop_caches", "w") as f:
+                f.write("3\n")
+
+        cold_build, warm_build, cold_launch, pre_launch, pre_cost = [], [], [], [], []
+        for _ in range(a.preload_reps):
+            drop()
+            wall, _, _ = index_bench.run_measured([a.dlvidx, "build", "--no-prefault", "--cache-dir", self.cache, binary])
+            cold_build.append(wall * 1000)
+            wall, _, _ = index_bench.run_measured([a.dlvidx, "build", "--no-prefault", "--cache-dir", self.cache, binary])
+            warm_build.append(wall * 1000)
+            drop()
+            cold_launch.append(launch_to_initialized(a.dlv, binary) * 1000)
+            drop()
+            t0 = time.perf_counter()
+            subprocess.run([a.dlvidx, "preload", binary], check=True, capture_output=True)
+            pre_cost.append((time.perf_counter() - t0) * 1000)
+            pre_launch.append(launch_to_initialized(a.dlv, binary) * 1000)
+        self.add(name, "dlvidx build, page cache dropped", "dlvidx", cold_build)
+        self.add(name, "dlvidx build, warm", "dlvidx", warm_build)
+        self.add(name, "dlv launch->initialized, page cache dropped", "dlv 1.27.1", cold_launch)
+        self.add(name, "dlvidx preload, page cache dropped", "dlvidx", pre_cost)
+        self.add(name, "dlv launch->initialized after dlvidx preload", "dlv 1.27.1", pre_launch)
+
+
+scaling_mb = {}
+
+
+def markdown(b, machine):
+    def fmt(r):
+        if "median" in r:
+            return f"{r['min']:.2f} / {r['median']:.2f} / {r['p99']:.2f} / {r['max']:.2f}"
+        v = r["value"]
+        return f"{100 * v:.0f}%" if r["unit"] == "ratio" else (f"{v:.0f}" if isinstance(v, (int, float)) else str(v))
+
+    out = [f"Machine: {machine['cpu']}, {machine['cores']} cores, Linux {machine['kernel']}; {machine['date']}.",
+           "Times in ms (min / median / p99 / max) unless marked; ratios are dlv 1.27.1's median over this column's, "
+           "measured in the same run.", ""]
+    binaries = list(dict.fromkeys(r["binary"] for r in b.rows))
+    out += ["### Index", "", "| binary | keys | build ms | peak RSS MiB | index / DWARF | cache-hit open ms | "
+            "lookup present p50 / p99 ns | absent p50 / p99 ns |", "|---|---|---|---|---|---|---|---|"]
+    for n in binaries:
+        g = lambda m: b.find(n, m, "dlvidx")
+        if not g("dlvidx build"):
+            continue
+        out.append(f"| {n} | {g('keys')['value']} | {fmt(g('dlvidx build'))} | {g('build peak RSS')['value']:.0f} | "
+                   f"{fmt(g('index / DWARF'))} | {fmt(g('cache-hit open'))} | "
+                   f"{g('lookup present p50')['value']:.0f} / {g('lookup present p99')['value']:.0f} | "
+                   f"{g('lookup absent p50')['value']:.0f} / {g('lookup absent p99')['value']:.0f} |")
+    metrics = ["set_1_first", "set_1", "set_20", "no_code_line", "breakpointLocations", "launch_to_initialized",
+               "configurationDone_to_stopped", "stackTrace", "scopes", "variables"]
+    out += ["", "### Sessions: direct dlv vs dlvidx dap", "",
+            "| binary | metric | dlv 1.27.1 | dlvidx dap | dlv / dlvidx | dlv 1.20.2 |", "|---|---|---|---|---|---|"]
+    for n in binaries:
+        for m in metrics:
+            d, s, o = b.find(n, m, "dlv 1.27.1"), b.find(n, m, "dlvidx dap"), b.find(n, m, "dlv 1.20.2")
+            if not d and not s:
+                continue
+            ratio = f"{s['ratio_to_dlv']:.1f}x" if s and "ratio_to_dlv" in s else ""
+            out.append(f"| {n} | {m} | {fmt(d) if d else 'unsupported'} | {fmt(s) if s else ''} | {ratio} | "
+                       f"{fmt(o) if o else 'n/a'} |")
+    pre = [r for r in b.rows if "page cache" in r["metric"] or "preload" in r["metric"] or r["metric"] == "dlvidx build, warm"]
+    if pre:
+        out += ["", "### Prefaulting", "", "| binary | metric | ms |", "|---|---|---|"]
+        out += [f"| {r['binary']} | {r['metric']} | {fmt(r)} |" for r in pre]
+    sc = [r for r in b.rows if r["metric"] == "scaling"]
+    if sc:
+        out += ["", "### Scaling: one new breakpoint against the line program dlv scans for that file", "",
+                "| file | line program MB | adapter | ms |", "|---|---|---|---|"]
+        out += [f"| {os.path.basename(r['file'])} | {r['line_program_mb']:.2f} | {r['adapter']} | {fmt(r)} |"
+                for r in sorted(sc, key=lambda r: (r["line_program_mb"], r["adapter"]))]
+    return "\n".join(out) + "\n"
+
+
+def chart(b, out_dir):
+    """bench.png with gnuplot: per binary, dlv vs dlvidx medians (log scale); scaling."""
+    gp = shutil.which("gnuplot")
+    if not gp:
+        print("note: gnuplot missing: no bench.png", file=sys.stderr)
+        return
+    metrics = ["set_1", "set_20", "no_code_line"]
+    binaries = [n for n in dict.fromkeys(r["binary"] for r in b.rows) if b.find(n, "set_1", "dlv 1.27.1")]
+    dat = os.path.join(out_dir, "bench-bars.dat")
+    with open(dat, "w") as f:
+        for n in binaries:
+            for m in metrics:
+                d, s = b.find(n, m, "dlv 1.27.1"), b.find(n, m, "dlvidx dap")
+                if d and s:
+                    f.write(f"\"{n.split('-linux')[0]}\\n{m}\" {d['median']:.4f} {s['median']:.4f}\n")
+    sc = sorted([r for r in b.rows if r["metric"] == "scaling"], key=lambda r: r["line_program_mb"])
+    sdat = os.path.join(out_dir, "bench-scaling.dat")
+    with open(sdat, "w") as f:
+        for label in ("dlv 1.27.1", "dlvidx dap"):
+            for r in sc:
+                if r["adapter"] == label:
+                    f.write(f"{r['line_program_mb']:.4f} {r['median']:.4f}\n")
+            f.write("\n\n")
+    script = f"""
+set terminal pngcairo size 1400,{900 if sc else 600} font 'sans,10'
+set output '{os.path.join(out_dir, "bench.png")}'
+set multiplot layout {2 if sc else 1},1
+set title 'setBreakpoints latency, median ms (log scale): direct dlv vs dlvidx dap'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y
+set ylabel 'ms'
+set xtics rotate by -30 font ',8'
+set key top left
+plot '{dat}' using 2:xtic(1) title 'dlv 1.27.1', '' using 3 title 'dlvidx dap'
+"""
+    if sc:
+        script += f"""
+unset style
+set title 'one new breakpoint vs MB of line program dlv scans for the file (cmd/compile)'
+set xlabel 'line program MB'
+set ylabel 'ms'
+unset logscale
+set logscale y
+set xtics norotate font ',9'
+plot '{sdat}' index 0 with linespoints title 'dlv 1.27.1', '' index 1 with linespoints title 'dlvidx dap'
+"""
+    script += "unset multiplot\n"
+    subprocess.run([gp], input=script, text=True, check=False, capture_output=True)
+
+
+def regressions(b):
+    """--quick fails only on a clear regression (wide margins: a noisy shared machine)."""
+    bad = []
+    for r in b.rows:
+        if r["metric"].startswith("lookup present p50") and r["value"] > 1000:
+            bad.append(f"{r['binary']}: lookup p50 {r['value']:.0f} ns > 1 us")
+    for n in dict.fromkeys(r["binary"] for r in b.rows):
+        d, s = b.find(n, "set_20", "dlv 1.27.1"), b.find(n, "set_20", "dlvidx dap")
+        if "cmdgo" in n and d and s and s["median"] > d["median"]:
+            bad.append(f"{n}: 20 new lines through the shim ({s['median']:.1f} ms) slower than direct ({d['median']:.1f} ms)")
+    return bad
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dlvidx", required=True)
+    ap.add_argument("--lookup-bench", required=True)
+    ap.add_argument("--dlv", default=shutil.which("dlv") or "/usr/bin/dlv")
+    ap.add_argument("--out", default="bench-out")
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    a.reps = 8 if a.quick else 12
+    a.build_reps = 3 if a.quick else 5
+    a.open_reps = 10 if a.quick else 20
+    a.lookups = 100000 if a.quick else 200000
+    a.preload_reps = 0 if a.quick else 3
+    a.scaling = not a.quick
+    import delve120
+    try:
+        a.dlv120 = None if a.quick else delve120.path()
+    except Exception as e:
+        print(f"note: Delve 1.20.2 not available: {e}", file=sys.stderr)
+        a.dlv120 = None
+    os.makedirs(a.out, exist_ok=True)
+    b = Bench(a)
+    t0 = time.time()
+    targets = QUICK if a.quick else FULL
+    for name, file_suffix, main_suffix in targets:
+        if not known(name) and name.startswith("gen-"):
+            name = name.replace("gen-", "example-")  # the bundled example stands in for the generated program
+            file_suffix = file_suffix and "example/work/work.go"
+            main_suffix = main_suffix and "example/main.go"
+        if not known(name):
+            print(f"note: {name} is not in the corpus; skipped", file=sys.stderr)
+            continue
+        binary = index_bench.corpus(name)
+        print(f"[{time.time() - t0:5.0f}s] {name}: index", file=sys.stderr)
+        b.index(name, binary)
+        if file_suffix and main_suffix:
+            print(f"[{time.time() - t0:5.0f}s] {name}: sessions", file=sys.stderr)
+            b.sessions(name, binary, file_suffix, main_suffix)
+        if a.preload_reps and name == "cmdcompile-go127-linux-amd64":
+            print(f"[{time.time() - t0:5.0f}s] {name}: preload", file=sys.stderr)
+            b.preload(name, binary)
+    machine = index_bench.machine()
+    machine["seconds"] = time.time() - t0
+    with open(os.path.join(a.out, "bench.json"), "w") as f:
+        json.dump({"machine": machine, "quick": a.quick, "metrics": b.rows}, f, indent=1)
+    md = markdown(b, machine)
+    with open(os.path.join(a.out, "bench.md"), "w") as f:
+        f.write(md)
+    chart(b, a.out)
+    print(md)
+    bad = regressions(b)
+    for x in bad:
+        print(f"REGRESSION: {x}")
+    print(f"bench: {len(b.rows)} metrics in {machine['seconds']:.0f} s; {a.out}/bench.json, bench.md, bench.png")
+    shutil.rmtree(b.cache, ignore_errors=True)
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
