@@ -253,7 +253,7 @@ def chart(b, out_dir):
                     f.write(f"{r['line_program_mb']:.4f} {r['median']:.4f}\n")
             f.write("\n\n")
     script = f"""
-set terminal pngcairo size 1400,{900 if sc else 600} font 'sans,10'
+set terminal pngcairo noenhanced size 1400,{900 if sc else 600} font 'sans,10'
 set output '{os.path.join(out_dir, "bench.png")}'
 set multiplot layout {2 if sc else 1},1
 set title 'setBreakpoints latency, median ms (log scale): direct dlv vs dlvidx dap'
