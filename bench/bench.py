@@ -24,7 +24,7 @@ FULL = [
     ("cmdgo-go127-linux-amd64", "cmd/go/internal/load/pkg.go", "cmd/go/main.go"),
     ("cmdcompile-go127-linux-amd64", "cmd/compile/internal/ssa/regalloc.go", "cmd/compile/main.go"),
     ("cmdcompile-go122-linux-amd64", "cmd/compile/internal/ssa/regalloc.go", "cmd/compile/main.go"),
-    ("etcd-go127-linux-amd64", "etcdserver/server.go", None),
+    ("etcd-go127-linux-amd64", "go.etcd.io/etcd/etcdserver/server.go", "go.etcd.io/etcd/main.go"),
     ("gen-go127-linux-arm64", None, None),
     ("gen-go127-darwin-arm64", None, None),
     ("cmdcompile-go127-linux-arm64", None, None),

@@ -55,6 +55,7 @@ bookworm_pkgs=(
   zlib1g-dev libdwarf-dev libcapstone-dev libxxhash-dev
   libspdlog-dev libfmt-dev libcli11-dev
   python3 gnuplot-nox procps file binutils
+  golang-etcd-server-dev
 )
 backports_pkgs=(
   libboost1.83-dev libboost-json1.83-dev catch2 golang-1.22-go

@@ -9,6 +9,8 @@ Usage:
                                     (does not build; "path" is where it will be)
     corpus.py rebuild NAME [NAME...]  like path, but always rebuild, with
                                     `go build -a` (refreshes Go's build cache)
+    corpus.py source NAME [NAME...] print each NAME's source directory, one a
+                                    line (for gen: generating it if needed)
     corpus.py list                  print every known NAME
 
 NAME is PROG-GO-GOOS-GOARCH[+VARIANT...], for example
@@ -17,7 +19,11 @@ NAME is PROG-GO-GOOS-GOARCH[+VARIANT...], for example
     example-go127-linux-amd64+opt+trimpath
 with
     PROG     example (tests/fixtures/example), cmdgo ($GOROOT/src/cmd/go),
-             cmdcompile ($GOROOT/src/cmd/compile)
+             cmdcompile ($GOROOT/src/cmd/compile),
+             gen (a ~10,000-line, 8-package program that gen_program.py
+             writes, deterministically, into the cache: see below),
+             etcd (the etcd 3.4 server, built in GOPATH mode from Debian's
+             golang-etcd-server-dev sources in /usr/share/gocode: see below)
     GO       go127 (/usr/lib/go-1.27/bin/go), go122 (/usr/lib/go-1.22/bin/go)
     VARIANT  opt        optimized: drop the default -gcflags=all=-N -l
              nocompress -ldflags=-compressdwarf=false
@@ -30,6 +36,25 @@ full go build flag list, the absolute source directory (it is recorded in
 the DWARF) and, for `example`, the content of every file under
 tests/fixtures/example.  A per-key flock makes concurrent callers asking for
 the same binary build it only once.
+
+gen: `gen_program.py DIR --lines 10000 --seed 1` generates the sources into
+DIR = .../corpus/src/gen-<digest>/gen/ (so source paths end in gen/main.go,
+gen/p0/p0.go, ...), <digest> a sha256 of gen_program.py's bytes and those
+arguments (the generator is deterministic, so that digest stands for
+the sources; it is in the binary's key too).  The directory is generated once,
+under a lock, into a temporary name that is then renamed; it is never
+modified afterwards.  `env` reports it without generating it; `source` and
+`path` generate it.
+
+etcd: `go build` of go.etcd.io/etcd (package main: etcdmain.Main) with
+GO111MODULE=off GOPATH=/usr/share/gocode, in the source directory
+/usr/share/gocode/src/go.etcd.io/etcd.  Needs the Debian package
+golang-etcd-server-dev (tools/install-deps.sh installs it), which brings its
+dependencies as golang-*-dev packages.  Its key adds the import path and
+directory of every non-standard package in the build (`go list -deps` for
+that GOOS/GOARCH), the Debian package and version owning each of their
+compiled files (dpkg -S, dpkg-query -W), and the content of any such file no
+package owns.  GOPATH is only read; objects go to Go's build cache.
 
 Go's own build cache is left at its default, so a package compiled for one
 variant is reused by the others.  Builds run with cwd and $PWD set to the
@@ -58,13 +83,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = REPO / "tests" / "fixtures" / "example"
+GEN_SCRIPT = Path(__file__).resolve().parent / "gen_program.py"
+GEN_ARGS = ["--lines", "10000", "--seed", "1"]
+ETCD_GOPATH = Path("/usr/share/gocode")
+ETCD_PKG = "go.etcd.io/etcd"
+ETCD_DEB = "golang-etcd-server-dev"
 
 TOOLCHAINS = {
     "go127": "/usr/lib/go-1.27/bin/go",
     "go122": "/usr/lib/go-1.22/bin/go",
 }
 PLATFORMS = ["linux-amd64", "linux-arm64", "darwin-arm64"]
-PROGS = ["example", "cmdgo", "cmdcompile"]
+PROGS = ["example", "cmdgo", "cmdcompile", "gen", "etcd"]
 # Canonical order; a NAME may list variants in any order.
 VARIANTS = ["opt", "nocompress", "stripped", "trimpath"]
 
@@ -72,7 +102,7 @@ VARIANTS = ["opt", "nocompress", "stripped", "trimpath"]
 # cache key; they are removed from the build environment.
 SCRUBBED_ENV = ["GOFLAGS", "GOROOT", "GOEXPERIMENT", "GOAMD64", "GOARM64",
                 "GOARM", "GO386", "GODEBUG", "CC", "CXX", "CGO_CFLAGS",
-                "CGO_LDFLAGS"]
+                "CGO_LDFLAGS", "GO111MODULE"]
 
 
 class UsageError(Exception):
@@ -132,10 +162,12 @@ def build_flags(variants):
     return flags
 
 
-def build_env(goos, goarch):
+def build_env(goos, goarch, prog=None):
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
     env.update(CGO_ENABLED="0", GOTOOLCHAIN="local", GOPROXY="off",
                GOWORK="off", GOOS=goos, GOARCH=goarch)
+    if prog == "etcd":
+        env.update(GO111MODULE="off", GOPATH=str(ETCD_GOPATH))
     return env
 
 
@@ -163,6 +195,100 @@ def goroot(gobin):
     return _goroot_cache[gobin]
 
 
+def gen_digest():
+    """sha256 of the generator and its arguments: it names gen's sources."""
+    h = hashlib.sha256(GEN_SCRIPT.read_bytes())
+    h.update(json.dumps(GEN_ARGS).encode())
+    return h.hexdigest()
+
+
+def gen_source_dir():
+    return cache_dir() / "src" / f"gen-{gen_digest()[:16]}" / "gen"
+
+
+def ensure_gen_source():
+    """Generate gen's sources unless present; return their directory."""
+    src = gen_source_dir()
+    final = src.parent  # .../src/gen-<digest>, renamed into place complete
+    if final.is_dir():
+        return src
+    final.parent.mkdir(parents=True, exist_ok=True)
+    lock_dir = cache_dir() / ".locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / (final.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if final.is_dir():
+            return src
+        tmp = Path(tempfile.mkdtemp(prefix=".gen-", dir=final.parent))
+        try:
+            cmd = [sys.executable, str(GEN_SCRIPT), str(tmp / src.name), *GEN_ARGS]
+            start = time.monotonic()
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if proc.returncode != 0:
+                raise BuildError(f"gen_program.py failed (exit {proc.returncode}):\n"
+                                 f"{proc.stdout}{proc.stderr}")
+            os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
+            os.replace(tmp, final)
+            log(f"generated gen sources in {time.monotonic() - start:.2f}s -> {src}")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return src
+
+
+_etcd_cache = {}
+
+
+def etcd_sources(gobin, goos, goarch):
+    """What etcd's build reads outside GOROOT, for the cache key.
+
+    Returns {"packages": [[import path, dir], ...], "debs": {package: version},
+    "unowned": {file: sha256}} over every non-standard package in the build.
+    """
+    ck = (gobin, goos, goarch)
+    if ck in _etcd_cache:
+        return _etcd_cache[ck]
+    src = ETCD_GOPATH / "src" / ETCD_PKG
+    if not (src / "main.go").is_file():
+        raise BuildError(f"{src}/main.go is missing: install the Debian package {ETCD_DEB} "
+                         f"(apt-get install {ETCD_DEB}, or tools/install-deps.sh)")
+    fmt = ('{{if not .Standard}}P {{.ImportPath}} {{.Dir}}\n'
+           '{{range .GoFiles}}F {{$.Dir}}/{{.}}\n{{end}}'
+           '{{range .SFiles}}F {{$.Dir}}/{{.}}\n{{end}}'
+           '{{range .EmbedFiles}}F {{$.Dir}}/{{.}}\n{{end}}{{end}}')
+    proc = subprocess.run([gobin, "list", "-deps", "-f", fmt, ETCD_PKG], cwd=src,
+                          env=build_env(goos, goarch, "etcd"), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(f"go list -deps {ETCD_PKG} failed (exit {proc.returncode}):\n{proc.stderr}")
+    packages, files = [], []
+    for line in proc.stdout.splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind == "P":
+            packages.append(rest.split(" ", 1))
+        elif kind == "F":
+            files.append(os.path.realpath(rest))
+    owner = {}
+    # dpkg -S exits 1 when some file has no owner; the others are still listed.
+    out = subprocess.run(["dpkg", "-S", *files], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        pkgs, sep, path = line.partition(": ")
+        if sep and "," not in pkgs and not pkgs.startswith("diversion by "):
+            owner[path] = pkgs
+    debs = {}
+    names = sorted(set(owner.values()))
+    if names:
+        q = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\n", *names],
+                           capture_output=True, text=True)
+        for line in q.stdout.splitlines():
+            name, _, version = line.partition("\t")
+            debs[name] = version
+    if ETCD_DEB not in debs:
+        raise BuildError(f"{ETCD_DEB} does not own {src}: is it installed? (dpkg -S said: {out[:300]})")
+    unowned = {f: hashlib.sha256(Path(f).read_bytes()).hexdigest()
+               for f in sorted(set(files)) if f not in owner}
+    _etcd_cache[ck] = {"packages": packages, "debs": debs, "unowned": unowned}
+    return _etcd_cache[ck]
+
+
 def tree_digest(root):
     """sha256 over the relative paths and contents of every file under root."""
     h = hashlib.sha256()
@@ -188,11 +314,17 @@ class Spec:
         self.flags = build_flags(self.variants)
         if self.prog == "example":
             self.source_dir = EXAMPLE_DIR
+        elif self.prog == "gen":
+            self.source_dir = gen_source_dir()
+        elif self.prog == "etcd":
+            self.source_dir = ETCD_GOPATH / "src" / ETCD_PKG
         else:
             sub = {"cmdgo": "go", "cmdcompile": "compile"}[self.prog]
             self.source_dir = goroot(self.gobin) / "src" / "cmd" / sub
 
     def key(self):
+        if getattr(self, "_key", None):
+            return self._key
         material = {
             "go_version": go_version(self.gobin),
             "goos": self.goos,
@@ -204,8 +336,22 @@ class Spec:
         }
         if self.prog == "example":
             material["source"] = tree_digest(self.source_dir)
+        elif self.prog == "gen":
+            material["source"] = {"generator": gen_digest(), "args": GEN_ARGS}
+        elif self.prog == "etcd":
+            material["source"] = etcd_sources(self.gobin, self.goos, self.goarch)
+            material["env"] = {"GO111MODULE": "off", "GOPATH": str(ETCD_GOPATH)}
         blob = json.dumps(material, sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()
+        self._key = hashlib.sha256(blob).hexdigest()
+        return self._key
+
+    def ensure_source(self):
+        """Make sure source_dir exists (generating gen's sources); return it."""
+        if self.prog == "gen":
+            return ensure_gen_source()
+        if self.prog == "etcd":
+            etcd_sources(self.gobin, self.goos, self.goarch)  # checks the package
+        return self.source_dir
 
     def path(self):
         # Canonical name (variants in fixed order) + key prefix: readable and
@@ -233,6 +379,7 @@ def ensure_built(spec, force=False):
     out = spec.path()
     if out.exists() and not force:
         return out
+    spec.ensure_source()
     lock_dir = out.parent / ".locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
     lock_path = lock_dir / (out.name + ".lock")
@@ -245,10 +392,11 @@ def ensure_built(spec, force=False):
             tmp_out = tmpdir / spec.prog
             cmd = [spec.gobin, "build", *(["-a"] if force else []), *spec.flags,
                    "-o", str(tmp_out), "."]
+            extra = " GO111MODULE=off GOPATH=" + str(ETCD_GOPATH) if spec.prog == "etcd" else ""
             log(f"building {spec.name}: (cd {spec.source_dir} && "
-                f"GOOS={spec.goos} GOARCH={spec.goarch} {' '.join(map(repr, cmd))})")
+                f"GOOS={spec.goos} GOARCH={spec.goarch}{extra} {' '.join(map(repr, cmd))})")
             start = time.monotonic()
-            env = build_env(spec.goos, spec.goarch)
+            env = build_env(spec.goos, spec.goarch, spec.prog)
             # Like a shell's cd. Without PWD, go sees the symlink-resolved cwd
             # (Debian: /usr/share/go-X/src/cmd/...), and cmd/* files get that
             # path in the DWARF while std keeps $GOROOT (/usr/lib/go-X/src).
@@ -287,14 +435,16 @@ def main(argv):
             for n in all_names():
                 print(n)
             return 0
-        if cmd not in ("path", "rebuild", "env"):
-            raise UsageError(f"unknown command {cmd!r} (want path, rebuild, env or list)")
+        if cmd not in ("path", "rebuild", "env", "source"):
+            raise UsageError(f"unknown command {cmd!r} (want path, rebuild, env, source or list)")
         if not names:
             raise UsageError(f"{cmd}: at least one NAME required")
         specs = [Spec(n) for n in names]  # validate every name before building
         for spec in specs:
             if cmd in ("path", "rebuild"):
                 print(ensure_built(spec, force=cmd == "rebuild"), flush=True)
+            elif cmd == "source":
+                print(spec.ensure_source(), flush=True)
             else:
                 print(json.dumps(spec.env_json()), flush=True)
         return 0
