@@ -105,13 +105,23 @@ class Bench:
                     ("dlvidx dap", [a.dlvidx, "dap", "--dlv", a.dlv, "--cache-dir", self.cache] + flags)]
         if a.dlv120:
             adapters.append(("dlv 1.20.2", [a.dlv120, "dap", "--check-go-version=false"]))
+            adapters.append(("dlvidx dap + dlv 1.20.2", [a.dlvidx, "dap", "--dlv", a.dlv120, "--cache-dir", self.cache,
+                                                         "--check-go-version=false"]))
         for label, argv in adapters:
             try:
                 s = shim_bench.session(argv, binary, path, code, nocode, a.reps, main_line,
-                                       locations=label == "dlvidx dap", scaling=scaling)
+                                       locations=label == "dlvidx dap", scaling=scaling if label != "dlvidx dap + dlv 1.20.2" else ())
             except Exception as e:
                 print(f"note: {label} on {name}: {e}", file=sys.stderr)
                 continue
+            # launch -> initialized is bimodal with dlv (about 50 or 250 ms on
+            # the same binary): one sample per session is not enough.
+            exe, extra = argv[0], argv[2:]
+            try:
+                s["launch_to_initialized"] = [launch_to_initialized(exe, binary, extra) * 1000
+                                              for _ in range(a.launch_reps)]
+            except Exception as e:
+                print(f"note: {label} launch on {name}: {e}", file=sys.stderr)
             for metric, xs in s.items():
                 if metric.startswith("scale:"):
                     f = metric[6:]
@@ -140,7 +150,7 @@ class Bench:
             if f not in [c for c, _ in chosen]:
                 lines = [a["line"] for a in json.loads(subprocess.run(
                     [self.a.dlvidx, "lookup", "--json", "--cache-dir", self.cache, binary, "-"],
-                    input="\n".join(f"{f}:{i}" for i in range(1, 400)), capture_output=True, text=True).stdout) if a["pcs"]]
+                    input="\n".join(f"{f}:{i}" for i in range(1, 3000)), capture_output=True, text=True).stdout) if a["pcs"]]
                 if len(lines) >= 3:
                     chosen.append((f, lines))
         global scaling_mb
@@ -207,15 +217,18 @@ def markdown(b, machine):
     metrics = ["set_1_first", "set_1", "set_20", "no_code_line", "breakpointLocations", "launch_to_initialized",
                "configurationDone_to_stopped", "stackTrace", "scopes", "variables"]
     out += ["", "### Sessions: direct dlv vs dlvidx dap", "",
-            "| binary | metric | dlv 1.27.1 | dlvidx dap | dlv / dlvidx | dlv 1.20.2 |", "|---|---|---|---|---|---|"]
+            "| binary | metric | dlv 1.27.1 | dlvidx dap | dlv / dlvidx | dlv 1.20.2 | dlvidx dap + dlv 1.20.2 | "
+            "dlv 1.20.2 / dlvidx |", "|---|---|---|---|---|---|---|---|"]
     for n in binaries:
         for m in metrics:
             d, s, o = b.find(n, m, "dlv 1.27.1"), b.find(n, m, "dlvidx dap"), b.find(n, m, "dlv 1.20.2")
+            s2 = b.find(n, m, "dlvidx dap + dlv 1.20.2")
             if not d and not s:
                 continue
             ratio = f"{s['ratio_to_dlv']:.1f}x" if s and "ratio_to_dlv" in s else ""
+            r2 = f"{o['median'] / s2['median']:.1f}x" if o and s2 and s2.get("median") else ""
             out.append(f"| {n} | {m} | {fmt(d) if d else 'unsupported'} | {fmt(s) if s else ''} | {ratio} | "
-                       f"{fmt(o) if o else 'n/a'} |")
+                       f"{fmt(o) if o else 'n/a'} | {fmt(s2) if s2 else 'n/a'} | {r2} |")
     pre = [r for r in b.rows if "page cache" in r["metric"] or "preload" in r["metric"] or r["metric"] == "dlvidx build, warm"]
     if pre:
         out += ["", "### Prefaulting", "", "| binary | metric | ms |", "|---|---|---|"]
@@ -307,6 +320,7 @@ def main():
     a.open_reps = 10 if a.quick else 20
     a.lookups = 100000 if a.quick else 200000
     a.preload_reps = 0 if a.quick else 3
+    a.launch_reps = 5 if a.quick else 9
     a.scaling = not a.quick
     import delve120
     try:
