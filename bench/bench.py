@@ -144,15 +144,18 @@ class Bench:
             for f in parts[3:]:
                 if f.endswith(".go") and f.startswith("/"):
                     mb[f] = mb.get(f, 0) + int(parts[2]) / 1e6
-        chosen, want = [], [0.05, 0.2, 0.5, 1, 2, 4, 8]
+        chosen, want = [], [0.05, 0.2, 0.5, 1, 2, 3]
         for w in want:
-            f = min(mb, key=lambda k: abs(mb[k] - w) if os.path.exists(k) else 1e9)
-            if f not in [c for c, _ in chosen]:
+            # The nearest file to w MB that has at least 3 lines with code.
+            for f in sorted((k for k in mb if os.path.exists(k)), key=lambda k: abs(mb[k] - w))[:15]:
+                if f in [c for c, _ in chosen]:
+                    break
                 lines = [a["line"] for a in json.loads(subprocess.run(
                     [self.a.dlvidx, "lookup", "--json", "--cache-dir", self.cache, binary, "-"],
                     input="\n".join(f"{f}:{i}" for i in range(1, 3000)), capture_output=True, text=True).stdout) if a["pcs"]]
                 if len(lines) >= 3:
                     chosen.append((f, lines))
+                    break
         global scaling_mb
         scaling_mb = {f: mb[f] for f, _ in chosen}
         return chosen

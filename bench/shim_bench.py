@@ -88,7 +88,7 @@ def session(argv, binary, path, code, nocode, reps, main_line, locations=False, 
                 timed("breakpointLocations", {"source": {"path": path}, "line": code[i], "endLine": code[i] + 50},
                       "breakpointLocations")
         for sp, sl in scaling:  # (file, line with code): one new line each, alternating
-            for k in range(3):
+            for k in range(5):
                 ms, _ = timed("setBreakpoints", {"source": {"path": sp}, "breakpoints": [{"line": sl[k % len(sl)]}]})
                 samples.setdefault(f"scale:{sp}", []).append(ms)
             c.request_ok("setBreakpoints", {"source": {"path": sp}, "breakpoints": []})
