@@ -219,7 +219,37 @@ void Session::handle_client_message(const std::string& body, const std::string& 
   if (!handled) send_dlv_raw(raw);
 }
 
+namespace {
+
+// Most of what dlv sends is passed on untouched, and parsing a large
+// variables or stackTrace response costs tens of microseconds. dlv (Go's
+// encoding/json) writes the envelope fields first, in declaration order, so
+// the first bytes say whether the shim needs the message at all. Anything
+// unexpected falls through to a full parse.
+bool pass_through(std::string_view body) {
+  std::string_view head = body.substr(0, 200);
+  if (head.starts_with(R"({"seq":0,"type":"event","event":")")) {
+    std::string_view ev = head.substr(33);
+    return !ev.starts_with("stopped\"") && !ev.starts_with("breakpoint\"");
+  }
+  static constexpr std::string_view kResp = R"({"seq":0,"type":"response","request_seq":)";
+  if (!head.starts_with(kResp)) return false;
+  int64_t rs = 0;
+  size_t i = kResp.size();
+  while (i < head.size() && head[i] >= '0' && head[i] <= '9') rs = rs * 10 + (head[i++] - '0');
+  if (rs >= kShimSeqBase || rs < 0) return false;
+  size_t c = head.find(R"("command":")", i);
+  if (c == std::string_view::npos) return false;
+  std::string_view cmd = head.substr(c + 11);
+  for (std::string_view mine : {"initialize\"", "launch\"", "attach\"", "disconnect\"", "restart\""})
+    if (cmd.starts_with(mine)) return false;
+  return cmd.find('"') != std::string_view::npos;
+}
+
+}  // namespace
+
 void Session::on_dlv_message(std::string_view body, std::string_view raw) {
+  if (pass_through(body)) return send_client_raw(std::string(raw));
   auto msg = parse_object(body);
   if (!msg) return send_client_raw(std::string(raw));
   Envelope e = envelope(*msg);
