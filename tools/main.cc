@@ -3,6 +3,11 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "dap-shim/dlv_process.h"
 #include "dlvidx/version.h"
 #include "preload/error.h"
 #include "tools/commands.h"
@@ -26,10 +31,37 @@ std::optional<Arch> arch_option(const std::string& s) {
 
 }  // namespace dlvidx::cli
 
+namespace {
+
+// Installed as (or linked to under) the name `dlv` -- for vscode-go's
+// go.alternateTools -- dlvidx behaves as dlv: `dlv dap ...` is the shim, and
+// every other dlv command runs the real dlv unchanged.
+int as_dlv(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "dap") return -1;  // handled as `dlvidx dap`
+  std::string real;
+  try {
+    real = dlvidx::dap::find_dlv("");
+  } catch (const dlvidx::Error& e) {
+    fmt::print(stderr, "dlvidx (as dlv): {}\n", e.what());
+    return 127;
+  }
+  std::vector<char*> args{real.data()};
+  for (int i = 1; i < argc; i++) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  execv(real.c_str(), args.data());
+  fmt::print(stderr, "dlvidx (as dlv): cannot run {}: {}\n", real, std::strerror(errno));
+  return 127;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   // Logs never go to stdout: it may carry JSON or, in `dlvidx dap`, the protocol.
   spdlog::set_default_logger(spdlog::stderr_color_mt("dlvidx"));
   spdlog::set_pattern("dlvidx: %l: %v");
+  if (std::filesystem::path(argv[0]).filename() == "dlv") {
+    if (int rc = as_dlv(argc, argv); rc >= 0) return rc;
+  }
 
   CLI::App app{"dlvidx: a Delve-exact file:line -> PC index for Go binaries, and a DAP shim for dlv"};
   app.set_version_flag("--version", std::string("dlvidx ") + DLVIDX_VERSION);

@@ -239,13 +239,52 @@ def test_fat(args):
     sys.exit(0 if ok else 1)
 
 
+def test_install(args):
+    """cmake --install into a DESTDIR, and the .deb (cpack) installed with dpkg -i into a scratch root."""
+    build = args.name
+    ok = True
+
+    def check(cond, what):
+        nonlocal ok
+        print(f"{'ok  ' if cond else 'FAIL'} {what}")
+        ok &= bool(cond)
+
+    with tempfile.TemporaryDirectory() as d:
+        dest = os.path.join(d, "destdir")
+        subprocess.run(["cmake", "--install", build, "--prefix", "/usr"], env=dict(os.environ, DESTDIR=dest),
+                       check=True, capture_output=True)
+        exe, link = os.path.join(dest, "usr/bin/dlvidx"), os.path.join(dest, "usr/lib/dlvidx/dlv")
+        v = subprocess.run([exe, "--version"], capture_output=True, text=True)
+        check(v.returncode == 0 and v.stdout.startswith("dlvidx "), f"cmake --install: {v.stdout.strip()}")
+        check(os.path.islink(link) and os.readlink(link) == "../../bin/dlvidx", "lib/dlvidx/dlv links to dlvidx")
+        r = subprocess.run([link, "version"], capture_output=True, text=True)
+        check(r.returncode == 0 and "Delve Debugger" in r.stdout, "as `dlv version` it runs the real dlv")
+        r = subprocess.run([link, "dap", "--help"], capture_output=True, text=True)
+        check(r.returncode == 0 and "resolving breakpoints from the index" in r.stdout, "as `dlv dap` it is the shim")
+
+        subprocess.run(["cpack", "-G", "DEB"], cwd=build, check=True, capture_output=True)
+        debs = sorted(f for f in os.listdir(build) if f.startswith("dlvidx_") and f.endswith(".deb"))
+        check(debs and debs[-1].endswith("_amd64.deb") or debs and debs[-1].endswith("_arm64.deb"),
+              f"cpack made {debs[-1] if debs else 'nothing'}")
+        root = os.path.join(d, "root")
+        for sub in ("var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers"):
+            os.makedirs(os.path.join(root, sub))
+        open(os.path.join(root, "var/lib/dpkg/status"), "w").close()
+        i = subprocess.run(["dpkg", f"--root={root}", "--force-depends", "--force-not-root", "-i",
+                            os.path.join(build, debs[-1])], capture_output=True, text=True)
+        check(i.returncode == 0, f"dpkg -i into a scratch root: exit {i.returncode} {i.stderr.strip()[:200]}")
+        v = subprocess.run([os.path.join(root, "usr/bin/dlvidx"), "--version"], capture_output=True, text=True)
+        check(v.returncode == 0 and v.stdout.startswith("dlvidx "), f"the installed dlvidx runs: {v.stdout.strip()}")
+    sys.exit(0 if ok else 1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlvidx", required=True)
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--oracles", required=True)
     ap.add_argument("--dlv", default="dlv")
-    ap.add_argument("test", choices=["rows", "delve", "errors", "store", "fat"])
+    ap.add_argument("test", choices=["rows", "delve", "errors", "store", "fat", "install"])
     ap.add_argument("name", nargs="?")
     args, extra = ap.parse_known_args()
     if args.test == "rows":
@@ -256,6 +295,8 @@ def main():
         test_errors(args)
     elif args.test == "fat":
         test_fat(args)
+    elif args.test == "install":
+        test_install(args)
     else:
         test_store(args)
 
