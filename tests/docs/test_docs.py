@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Runs every snippet of docs/vscode.md (marked <!-- snippet: NAME -->).
+
+settings: go.alternateTools points at the installed dlv link; a session runs through it.
+launch:   every configuration, turned into what vscode-go sends (dlvFlags on the
+          adapter's command line, debugServer = connect to a running server).
+server:   `dlvidx dap --listen=...` started by hand, then a client connects.
+ci:       the two commands run on a copy of the example.
+nvim:     the adapter command line from the lua config.
+
+usage: test_docs.py --build BUILD_DIR [--dlv PATH]   Prints "N passed, M failed".
+"""
+import argparse, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "dap"))
+from dap_client import DAPClient, start_adapter, stop_adapter  # noqa: E402
+
+EXAMPLE = os.path.join(ROOT, "tests", "fixtures", "example")
+MAIN_GO = os.path.join(EXAMPLE, "main.go")
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    print(f"{'ok  ' if ok else 'FAIL'} {what}")
+    passed, failed = passed + bool(ok), failed + (not ok)
+
+
+def snippets():
+    text = open(os.path.join(ROOT, "docs", "vscode.md")).read()
+    return {m.group(1): m.group(2) for m in re.finditer(r"<!-- snippet: (\w+) -->\n```\w*\n(.*?)```", text, re.S)}
+
+
+def corpus(name):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tests", "corpus", "corpus.py"), "path", name],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def code_line():
+    src = open(MAIN_GO).read().splitlines()
+    return next(i + 1 for i, t in enumerate(src) if t.strip().startswith("fmt.Println("))
+
+
+def session(c, request, args, expect_stop=True):
+    """initialize, launch/attach, a breakpoint, configurationDone, (stopped), disconnect."""
+    c.request_ok("initialize", {"adapterID": "go", "linesStartAt1": True, "columnsStartAt1": True, "pathFormat": "path"})
+    r = c.request(request, args, timeout=120)
+    if not r.get("success"):
+        return f"{request} failed: {r.get('message')} {json.dumps(r.get('body'))[:200]}"
+    c.wait_event("initialized", timeout=60)
+    line = code_line()
+    c.request_ok("setBreakpoints", {"source": {"path": MAIN_GO}, "breakpoints": [{"line": line}]})
+    c.request_ok("configurationDone", {})
+    if expect_stop:
+        ev = c.wait_event("stopped", timeout=60)
+        frame = c.request_ok("stackTrace", {"threadId": ev["body"]["threadId"], "levels": 1})["body"]["stackFrames"][0]
+        if frame["line"] != line:
+            return f"stopped at line {frame['line']}, not {line}"
+    c.request("disconnect", {"terminateDebuggee": True}, timeout=20)
+    return None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--dlv", default="/usr/bin/dlv")
+    a = ap.parse_args()
+    sn = snippets()
+    check(set(sn) == {"settings", "launch", "server", "ci", "nvim"}, f"docs/vscode.md snippets: {sorted(sn)}")
+    env = dict(os.environ, DLVIDX_DLV=a.dlv, PATH=f"/usr/lib/go-1.27/bin:{os.environ.get('PATH', '')}",
+               GOTOOLCHAIN="local", GOPROXY="off")
+    os.environ.update(env)
+    binary = corpus("example-go127-linux-amd64")
+    binary122 = corpus("example-go122-linux-amd64")
+    with tempfile.TemporaryDirectory() as d:
+        dest = os.path.join(d, "dest")
+        subprocess.run(["cmake", "--install", a.build, "--prefix", "/usr/local"], env=dict(env, DESTDIR=dest),
+                       check=True, capture_output=True)
+        dlvidx = os.path.join(dest, "usr/local/bin/dlvidx")
+
+        # settings.json
+        settings = json.loads(sn["settings"])
+        link = dest + settings["go.alternateTools"]["dlv"]
+        check(os.path.islink(link), f"settings: {settings['go.alternateTools']['dlv']} is installed")
+        proc, host, port = start_adapter([link, "dap"])
+        try:
+            err = session(DAPClient.connect(host, port), "launch", {"mode": "exec", "program": binary})
+            check(err is None, f"settings: a session through go.alternateTools' dlv ({err or 'stopped at the breakpoint'})")
+        finally:
+            stop_adapter(proc)
+
+        # launch.json
+        for cfg in json.loads(sn["launch"])["configurations"]:
+            name = cfg["name"]
+            args = {k: v for k, v in cfg.items() if k not in ("name", "type", "dlvFlags", "debugServer")}
+            flags = cfg.get("dlvFlags", [])
+            prog = binary122 if "1.22" in name else binary
+            target = None
+            if args.get("mode") == "exec":
+                args["program"] = prog
+            elif args.get("mode") == "debug":  # vscode-go runs dlv's build in the program's directory
+                args["program"] = args["dlvCwd"] = EXAMPLE
+            elif args.get("mode") == "test":
+                args["program"] = args["dlvCwd"] = os.path.join(EXAMPLE, "work")
+            elif cfg["request"] == "attach":
+                target = subprocess.Popen(["sleep", "60"])
+                args["processId"] = target.pid
+            try:
+                if "debugServer" in cfg:
+                    port = free_port()
+                    server = subprocess.Popen([dlvidx, "dap", f"--listen=127.0.0.1:{port}"] + flags,
+                                              stdout=subprocess.PIPE, text=True)
+                    line = server.stdout.readline()
+                    c = DAPClient.connect("127.0.0.1", port)
+                    err = session(c, cfg["request"], args)
+                    server.wait(timeout=15)
+                    check(err is None and line.startswith(f"DAP server listening at: 127.0.0.1:{port}"),
+                          f"launch.json '{name}' (debugServer {port}): {err or 'ok'}")
+                    continue
+                proc, host, port = start_adapter([link, "dap"] + flags)
+                try:
+                    stop = cfg["request"] == "launch" and args.get("mode") != "test"
+                    err = session(DAPClient.connect(host, port), cfg["request"], args, expect_stop=stop)
+                    check(err is None, f"launch.json '{name}': {err or 'ok'}")
+                finally:
+                    stop_adapter(proc)
+            finally:
+                if target:
+                    target.kill()
+                    target.wait()
+
+        # server: started by hand, then a client
+        port = free_port()
+        cmd = sn["server"].strip().replace("4711", str(port)).split()
+        server = subprocess.Popen([dlvidx] + cmd[1:], stdout=subprocess.PIPE, text=True)
+        line = server.stdout.readline()
+        err = session(DAPClient.connect("127.0.0.1", port), "launch", {"mode": "exec", "program": binary})
+        server.wait(timeout=15)
+        check(err is None and line.startswith("DAP server listening at:"), f"server snippet: {err or line.strip()}")
+
+        # ci: on a copy of the example module
+        mod = os.path.join(d, "mod")
+        shutil.copytree(EXAMPLE, mod)
+        ok = True
+        for cmd in sn["ci"].strip().splitlines():
+            cmd = cmd.replace("dlvidx ", f"{dlvidx} --help >/dev/null && {dlvidx} ", 1) if cmd.startswith("dlvidx") else cmd
+            r = subprocess.run(["bash", "-c", cmd + f" --cache-dir {d}/cache" if "dlvidx" in cmd else cmd], cwd=mod,
+                               capture_output=True, text=True, env=env)
+            ok &= r.returncode == 0
+            if r.returncode:
+                print(r.stderr[-500:])
+        check(ok and os.path.exists(os.path.join(mod, "bin/server")), "ci snippet: go build + dlvidx build")
+
+        # nvim-dap: the adapter's command line
+        lua = sn["nvim"]
+        args = re.search(r"args = \{(.*?)\},\n", lua).group(1).strip().rstrip("}").strip()
+        argv = [x.strip().strip("'") for x in args.split(",")]
+        port = free_port()
+        argv = [x.replace("${port}", str(port)) for x in argv]
+        server = subprocess.Popen([dlvidx] + argv, stdout=subprocess.PIPE, text=True)
+        line = server.stdout.readline()
+        err = session(DAPClient.connect("127.0.0.1", port), "launch", {"mode": "exec", "program": binary})
+        server.wait(timeout=15)
+        check(err is None, f"nvim-dap snippet: dlvidx {' '.join(argv)}: {err or 'ok'}")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+'use strict';
+// DAP scenarios for `dlvidx dap` (the shim) and plain `dlv dap` (the
+// reference), driven by @vscode/debugadapter-testsupport's DebugClient, the
+// client VS Code's own debug adapters are tested with. Run: npm test
+//
+// Env: DLVIDX (default ../../build/release/tools/dlvidx), DLV (/usr/bin/dlv).
+//
+// Each test starts its own adapter the way vscode-go does
+// (`ADAPTER dap --listen=127.0.0.1:PORT --log-dest=3`, listening line on
+// fd 3) and connects with dc.start(port). In that server mode DebugClient
+// disables its own timeouts, so every wait here goes through within().
+
+const { describe, it, before, afterEach } = require('node:test');
+const assert = require('node:assert/strict');
+const cp = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { DebugClient } = require('@vscode/debugadapter-testsupport');
+
+const DLVIDX = path.resolve(__dirname, process.env.DLVIDX || '../../build/release/tools/dlvidx');
+const DLV = process.env.DLV || '/usr/bin/dlv';
+const MAIN_GO = path.resolve(__dirname, '../fixtures/example/main.go');
+const WAIT_MS = 30000;       // any single DAP wait
+const EXIT_MS = 10000;       // adapter exit after disconnect
+const TEST_MS = 90000;       // backstop per test
+
+const ADAPTERS = [
+  { kind: 'dlv', cmd: DLV, args: ['dap'] },
+  { kind: 'shim', cmd: DLVIDX, args: ['dap', '--dlv', DLV] },
+];
+
+// ---- the fixture ----------------------------------------------------------
+
+const SRC = fs.readFileSync(MAIN_GO, 'utf8').split('\n');
+
+/** 1-based number of the one line whose trimmed text equals `text`. */
+function lineOf(text) {
+  const hits = [];
+  SRC.forEach((l, i) => { if (l.trim() === text) hits.push(i + 1); });
+  assert.equal(hits.length, 1, `expected exactly one line '${text}' in main.go, got ${hits}`);
+  return hits[0];
+}
+
+/** The first line after `n` that is neither blank nor a `//` comment. */
+function nextCodeLine(n) {
+  for (let i = n; i < SRC.length; i++) {
+    const t = SRC[i].trim();
+    if (t !== '' && !t.startsWith('//')) return i + 1;
+  }
+  throw new Error(`no code after line ${n}`);
+}
+
+const L = {
+  loop: lineOf('record(s.Area())'),                   // runs 4 times, in shapesDemo
+  afterLoop: lineOf('c := shapes.NewCircle(2)'),      // after that loop
+  inner: lineOf('m = max(m, x)'),                     // closure loop over inputs {3,1,4,1,5}
+  comment: lineOf('// Store instantiated with two different type-argument lists.'),
+};
+L.commentNext = nextCodeLine(L.comment);
+
+let PROGRAM;
+before(() => {
+  PROGRAM = cp.execFileSync('python3', ['../corpus/corpus.py', 'path', 'example-go127-linux-amd64'],
+    { cwd: __dirname, encoding: 'utf8', timeout: 300000 }).trim();
+  assert.ok(fs.existsSync(PROGRAM), `program ${PROGRAM} missing`);
+});
+
+// ---- helpers --------------------------------------------------------------
+
+function within(ms, promise, what) {
+  let t;
+  const timeout = new Promise((_, reject) => {
+    t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start ADAPTER like vscode-go; resolve once it says it is listening. */
+async function startAdapter(adapter) {
+  const port = await freePort();
+  const args = [...adapter.args, `--listen=127.0.0.1:${port}`, '--log-dest=3'];
+  const proc = cp.spawn(adapter.cmd, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const log = [];
+  proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  proc.exitInfo = null;
+  proc.exited.then((x) => { proc.exitInfo = x; });
+  proc.stdout.on('data', (d) => log.push(`[stdout] ${d}`));
+  proc.stderr.on('data', (d) => log.push(`[stderr] ${d}`));
+  proc.log = log;
+  const listening = new Promise((resolve, reject) => {
+    let buf = '';
+    proc.stdio[3].on('data', (d) => {
+      buf += d;
+      log.push(`[fd3] ${d}`);
+      for (const line of buf.split('\n')) {
+        if (line.startsWith('DAP server listening at:')) resolve();
+      }
+    });
+    proc.once('error', reject);
+    proc.exited.then((x) => reject(new Error(`adapter exited before listening: ${JSON.stringify(x)}\n${log.join('')}`)));
+  });
+  try {
+    await within(WAIT_MS, listening, `'DAP server listening at:' from ${adapter.cmd} ${args.join(' ')}`);
+  } catch (e) {
+    await stopAdapter(proc);
+    throw e;
+  }
+  return { proc, port };
+}
+
+/** SIGTERM the adapter's PID only; SIGKILL it if still there after 5 s. */
+async function stopAdapter(proc) {
+  if (proc.exitInfo) return;
+  proc.kill('SIGTERM');
+  try {
+    await within(5000, proc.exited, 'adapter exit after SIGTERM');
+  } catch {
+    proc.kill('SIGKILL');
+    await within(5000, proc.exited, 'adapter exit after SIGKILL').catch(() => {});
+  }
+}
+
+/** Wait for an event of `type` matching `pred` (registered immediately). */
+function waitEvent(dc, type, pred = () => true, ms = WAIT_MS) {
+  let handler;
+  const p = new Promise((resolve) => {
+    handler = (ev) => { if (pred(ev)) resolve(ev); };
+    dc.on(type, handler);
+  });
+  return within(ms, p, `event '${type}'`).finally(() => dc.removeListener(type, handler));
+}
+
+async function topFrame(dc, threadId) {
+  const st = await within(WAIT_MS, dc.stackTraceRequest({ threadId, startFrame: 0, levels: 20 }), 'stackTrace');
+  assert.ok(st.body.stackFrames.length > 0, 'empty stack');
+  return st.body.stackFrames[0];
+}
+
+async function evaluate(dc, frameId, expression) {
+  const r = await within(WAIT_MS, dc.evaluateRequest({ expression, frameId, context: 'watch' }), `evaluate ${expression}`);
+  return r.body.result;
+}
+
+/**
+ * initialize + launch exec; on 'initialized' set `bps` (array of
+ * DebugProtocol.SourceBreakpoint) in main.go and send configurationDone.
+ * Resolves with the setBreakpoints response.
+ */
+async function launchWith(dc, bps) {
+  let setResp;
+  await within(WAIT_MS, Promise.all([
+    waitEvent(dc, 'initialized').then(async () => {
+      setResp = await dc.setBreakpointsRequest({ source: { path: MAIN_GO }, breakpoints: bps });
+      await dc.configurationDoneRequest();
+    }),
+    dc.initializeRequest().then(() => dc.launchRequest({ mode: 'exec', program: PROGRAM })),
+  ]), 'initialize/launch/configurationDone');
+  return setResp;
+}
+
+/** dc.hitBreakpoint (launch exec, one breakpoint at `line`), plus the thread that stopped. */
+async function hit(dc, line) {
+  const stop = waitEvent(dc, 'stopped');
+  const [, , st] = await within(WAIT_MS,
+    dc.hitBreakpoint({ mode: 'exec', program: PROGRAM }, { path: MAIN_GO, line }), 'hitBreakpoint');
+  const ev = await stop;
+  return { st, threadId: ev.body.threadId };
+}
+
+// ---- tests ----------------------------------------------------------------
+
+for (const adapter of ADAPTERS) {
+  describe(`${adapter.kind} dap`, () => {
+    let session = null;   // { proc, dc }
+
+    async function open() {
+      const { proc, port } = await startAdapter(adapter);
+      const dc = new DebugClient('node', 'unused', 'go');
+      session = { proc, dc };
+      await within(WAIT_MS, dc.start(port), 'connect');
+      // The adapter may close the socket first (e.g. after disconnect); a
+      // later write must not become an unhandled 'error' event.
+      if (dc._socket) dc._socket.on('error', () => {});
+      return dc;
+    }
+
+    afterEach(async (t) => {
+      if (!session) return;
+      const { proc, dc } = session;
+      session = null;
+      if (proc.exitInfo) dc.stopAdapter();   // already gone: just close the socket
+      else await within(5000, dc.stop(), 'dc.stop()').catch(() => dc.stopAdapter());
+      await stopAdapter(proc);
+      if (t && t.passed === false) process.stderr.write(proc.log.join(''));
+    });
+
+    it('hits a breakpoint; stack, scopes, variables, evaluate', { timeout: TEST_MS }, async () => {
+      const dc = await open();
+      const { st } = await hit(dc, L.loop);
+      const frame = st.body.stackFrames[0];
+      assert.equal(frame.line, L.loop);
+      assert.equal(frame.source.path, MAIN_GO);
+      assert.match(frame.name, /shapesDemo/);
+      assert.ok(st.body.stackFrames.some((f) => /main\.run/.test(f.name)), 'main.run on the stack');
+
+      const scopes = await within(WAIT_MS, dc.scopesRequest({ frameId: frame.id }), 'scopes');
+      assert.ok(scopes.body.scopes.length > 0, 'no scopes');
+      const locals = scopes.body.scopes[0];
+      const vars = await within(WAIT_MS, dc.variablesRequest({ variablesReference: locals.variablesReference }), 'variables');
+      assert.ok(vars.body.variables.length > 0, 'no variables');
+      assert.ok(vars.body.variables.some((v) => v.name === 'all'), `'all' among ${vars.body.variables.map((v) => v.name)}`);
+
+      assert.equal(await evaluate(dc, frame.id, 'len(all)'), '4');
+      assert.equal(await evaluate(dc, frame.id, 'st.n'), '0');
+    });
+
+    it('next stops with reason step; continue reaches a second breakpoint', { timeout: TEST_MS }, async () => {
+      const dc = await open();
+      const { st, threadId } = await hit(dc, L.loop);
+      assert.equal(st.body.stackFrames[0].line, L.loop);
+
+      let stop = waitEvent(dc, 'stopped');
+      await within(WAIT_MS, dc.nextRequest({ threadId }), 'next');
+      let ev = await stop;
+      assert.equal(ev.body.reason, 'step');
+      let f = await topFrame(dc, ev.body.threadId);
+      assert.notEqual(f.line, L.loop, 'next moved off the breakpoint line');
+      assert.match(f.name, /shapesDemo/);
+
+      const set = await within(WAIT_MS, dc.setBreakpointsRequest({
+        source: { path: MAIN_GO }, breakpoints: [{ line: L.afterLoop }],
+      }), 'setBreakpoints');
+      assert.equal(set.body.breakpoints[0].verified, true);
+      stop = waitEvent(dc, 'stopped');
+      await within(WAIT_MS, dc.continueRequest({ threadId: ev.body.threadId }), 'continue');
+      ev = await stop;
+      assert.equal(ev.body.reason, 'breakpoint');
+      f = await topFrame(dc, ev.body.threadId);
+      assert.equal(f.line, L.afterLoop);
+    });
+
+    it('conditional breakpoint stops with the condition true', { timeout: TEST_MS }, async () => {
+      const dc = await open();
+      const stop = waitEvent(dc, 'stopped');
+      const set = await launchWith(dc, [{ line: L.inner, condition: 'x == 4' }]);
+      assert.equal(set.body.breakpoints[0].verified, true);
+      const ev = await stop;
+      assert.equal(ev.body.reason, 'breakpoint');
+      const f = await topFrame(dc, ev.body.threadId);
+      assert.equal(f.line, L.inner);
+      assert.equal(await evaluate(dc, f.id, 'x'), '4');
+      assert.equal(await evaluate(dc, f.id, 'x == 4'), 'true');
+      assert.equal(await evaluate(dc, f.id, 'm'), '3');   // max of 3, 1 so far
+    });
+
+    it('log point emits an output event with its message', { timeout: TEST_MS }, async () => {
+      const dc = await open();
+      const out = waitEvent(dc, 'output', (e) => /vscode-logpoint x=3\b/.test(e.body.output));
+      const set = await launchWith(dc, [{ line: L.inner, logMessage: 'vscode-logpoint x={x}' }]);
+      assert.equal(set.body.breakpoints[0].verified, true);
+      const ev = await out;
+      assert.match(ev.body.output, /vscode-logpoint x=3/);
+    });
+
+    it('breakpoint on a comment line inside a function', { timeout: TEST_MS }, async () => {
+      const dc = await open();
+      const stop = adapter.kind === 'shim' ? waitEvent(dc, 'stopped') : null;
+      const set = await launchWith(dc, [{ line: L.comment }]);
+      const bp = set.body.breakpoints[0];
+      if (adapter.kind === 'dlv') {
+        assert.equal(bp.verified, false, JSON.stringify(bp));
+      } else {
+        assert.equal(bp.verified, true, JSON.stringify(bp));
+        assert.equal(bp.line, L.commentNext);
+        assert.ok(typeof bp.message === 'string' && bp.message.startsWith('moved from line'), JSON.stringify(bp));
+        const ev = await stop;
+        assert.equal(ev.body.reason, 'breakpoint');
+        const f = await topFrame(dc, ev.body.threadId);
+        assert.equal(f.line, L.commentNext);
+      }
+    });
+
+    it('disconnect with terminateDebuggee ends the adapter', { timeout: TEST_MS }, async () => {
+      const dc = await open();
+      await hit(dc, L.loop);
+      await within(WAIT_MS, dc.disconnectRequest({ terminateDebuggee: true }), 'disconnect');
+      const x = await within(EXIT_MS, session.proc.exited, 'adapter exit after disconnect');
+      assert.equal(x.signal, null, `adapter killed by ${x.signal}`);
+    });
+  });
+}
+
