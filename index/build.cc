@@ -57,6 +57,7 @@ IndexHandle open_index(const std::string& path, const BuildOptions& opts, BuildR
       r.index_bytes = h->view().size();
       r.phases = Timer::take_all();
       r.total_ms = r.phases.back().ms;
+      store.remember_path(path, r.id.key);
       return std::move(*h);
     }
   }
@@ -92,6 +93,7 @@ IndexHandle open_index(const std::string& path, const BuildOptions& opts, BuildR
     handle.emplace(store.publish(image, r.id));
   }
   total.stop();
+  store.remember_path(path, r.id.key);
   r.built = true;
   r.source = IndexSource::kBuilt;
   r.location = handle->location();

@@ -269,6 +269,38 @@ IndexHandle IndexStore::publish(const std::vector<uint8_t>& image, const BinaryI
   return write_shm(image, id);
 }
 
+namespace {
+std::string path_record(const std::string& dir, const std::string& binary) {
+  std::error_code ec;
+  std::string abs = std::filesystem::absolute(binary, ec).lexically_normal().string();
+  return fmt::format("{}/paths/{:016x}", dir, std::hash<std::string>{}(abs));
+}
+}  // namespace
+
+void IndexStore::remember_path(const std::string& binary, uint64_t key) {
+  std::string rec = path_record(cache_dir_, binary);
+  if (last_key_for(binary) == key) return;
+  std::error_code ec;
+  std::filesystem::create_directories(cache_dir_ + "/paths", ec);
+  std::string tmp = fmt::format("{}.{}", rec, getpid());
+  if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+    fmt::print(f, "{:016x}\n", key);
+    std::fclose(f);
+    ::chmod(tmp.c_str(), 0600);
+    ::rename(tmp.c_str(), rec.c_str());
+  }
+}
+
+std::optional<uint64_t> IndexStore::last_key_for(const std::string& binary) const {
+  FILE* f = std::fopen(path_record(cache_dir_, binary).c_str(), "r");
+  if (!f) return std::nullopt;
+  unsigned long long k = 0;
+  int n = std::fscanf(f, "%llx", &k);
+  std::fclose(f);
+  if (n != 1) return std::nullopt;
+  return k;
+}
+
 void IndexStore::remove(uint64_t key) {
   bip::shared_memory_object::remove(shm_name(key).c_str());
   ::unlink(cache_path(key).c_str());

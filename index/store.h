@@ -63,6 +63,11 @@ class IndexStore {
   // Removes the shared memory object and the cache file for `key`.
   void remove(uint64_t key);
 
+  // Which index a binary path had last (cache_dir/paths/): lets `dlvidx
+  // doctor` tell a stale index (the binary changed since) from a missing one.
+  void remember_path(const std::string& binary, uint64_t key);
+  std::optional<uint64_t> last_key_for(const std::string& binary) const;
+
  private:
   std::optional<IndexHandle> open_shm(const BinaryIdentity& id, std::vector<std::string>* notes);
   std::optional<IndexHandle> open_file(const BinaryIdentity& id, std::vector<std::string>* notes);

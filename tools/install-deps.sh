@@ -62,6 +62,10 @@ backports_pkgs=(
 )
 sid_pkgs=(golang-1.27-go delve)
 
+# Node.js and npm for the VS Code DebugClient tests; a newer Node from
+# elsewhere (e.g. nodesource) is kept as it is.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then bookworm_pkgs+=(nodejs npm); fi
+
 # apt-get is itself idempotent: a package already at its candidate version is left alone,
 # and -t upgrades one that an earlier dependency pulled in from plain bookworm (catch2 2.x).
 apt-get install -y -qq --no-install-recommends "${bookworm_pkgs[@]}"

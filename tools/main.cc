@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   dlvidx::cli::setup_preload(app);
   dlvidx::cli::setup_rows(app);
   dlvidx::cli::setup_dap(app);
+  dlvidx::cli::setup_doctor(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

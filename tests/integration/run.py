@@ -278,13 +278,66 @@ def test_install(args):
     sys.exit(0 if ok else 1)
 
 
+def test_doctor(args):
+    """dlvidx doctor on the cases issue #5 names, with Delve 1.27.1 and 1.20.2."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("delve120", os.path.join(os.path.dirname(args.corpus), "delve120.py"))
+    d120 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(d120)
+    ok = True
+
+    def doctor(binary, cache, dlv=None):
+        env = dict(os.environ, DLVIDX_DLV=dlv or args.dlv)
+        p = subprocess.run([args.dlvidx, "doctor", "--json", "--cache-dir", cache.dir, binary], capture_output=True,
+                           text=True, env=env)
+        return p.returncode, {c["check"]: c for c in json.loads(p.stdout)["checks"]}
+
+    def check(cond, what):
+        nonlocal ok
+        print(f"{'ok  ' if cond else 'FAIL'} {what}")
+        ok &= bool(cond)
+
+    with Cache() as cache, tempfile.TemporaryDirectory() as d:
+        go122, go127 = corpus(args, "example-go122-linux-amd64"), corpus(args, "example-go127-linux-amd64")
+        rc, c = doctor(go122, cache)
+        check(rc == 0 and c["go version"]["status"] == "warn" and "--check-go-version=false" in c["go version"]["fix"],
+              f"Go 1.22 binary, Delve 1.27.1: {c['go version']['fix']}")
+        rc, c = doctor(go127, cache, d120.path())
+        check(rc == 0 and c["go version"]["status"] == "warn" and "Delve 1.20 supports Go 1.18-1.20" in c["go version"]["fix"],
+              f"Go 1.27 binary, Delve 1.20.2: {c['go version']['fix']}")
+        rc, c = doctor(corpus(args, "example-go127-linux-amd64+stripped"), cache)
+        check(rc == 1 and c["DWARF"]["status"] == "fail" and "-s -w" in c["DWARF"]["fix"], "stripped binary: blocks, says -s -w")
+        rc, c = doctor(corpus(args, "example-go127-linux-arm64"), cache)
+        check(rc == 1 and c["binary architecture"]["status"] == "fail" and "arm64" in c["binary architecture"]["detail"],
+              f"arm64 binary on this host: {c['binary architecture']['detail']}")
+        rc, c = doctor(corpus(args, "example-go127-linux-amd64+opt"), cache)
+        check(c["optimizations"]["status"] == "warn", "optimized binary: warns that breakpoints may move")
+        prog = os.path.join(d, "prog")
+
+        def unique_copy(src):  # trailing bytes: a valid binary whose identity no index has yet
+            shutil.copy(src, prog)
+            with open(prog, "ab") as f:
+                f.write(os.urandom(16))
+
+        unique_copy(go127)
+        rc, c = doctor(prog, cache)
+        check(c["index"]["detail"] == "missing", "before dlvidx build: index missing")
+        dlvidx(args, "build", prog, cache=cache)
+        rc, c = doctor(prog, cache)
+        check(c["index"]["detail"].startswith("fresh"), "after dlvidx build: index fresh")
+        unique_copy(go122)
+        rc, c = doctor(prog, cache)
+        check(c["index"]["detail"].startswith("stale"), f"the binary rebuilt since: {c['index']['detail']}")
+    sys.exit(0 if ok else 1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlvidx", required=True)
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--oracles", required=True)
     ap.add_argument("--dlv", default="dlv")
-    ap.add_argument("test", choices=["rows", "delve", "errors", "store", "fat", "install"])
+    ap.add_argument("test", choices=["rows", "delve", "errors", "store", "fat", "install", "doctor"])
     ap.add_argument("name", nargs="?")
     args, extra = ap.parse_known_args()
     if args.test == "rows":
@@ -297,6 +350,8 @@ def main():
         test_fat(args)
     elif args.test == "install":
         test_install(args)
+    elif args.test == "doctor":
+        test_doctor(args)
     else:
         test_store(args)
 

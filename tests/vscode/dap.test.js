@@ -93,7 +93,10 @@ async function startAdapter(adapter) {
   const args = [...adapter.args, `--listen=127.0.0.1:${port}`, '--log-dest=3'];
   const proc = cp.spawn(adapter.cmd, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
   const log = [];
-  proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  proc.exited = new Promise((resolve) => {
+    proc.once('exit', (code, signal) => resolve({ code, signal }));
+    proc.once('error', (err) => resolve({ error: err.message }));   // e.g. ENOENT: never started
+  });
   proc.exitInfo = null;
   proc.exited.then((x) => { proc.exitInfo = x; });
   proc.stdout.on('data', (d) => log.push(`[stdout] ${d}`));
