@@ -21,6 +21,9 @@ const { DebugClient } = require('@vscode/debugadapter-testsupport');
 const DLVIDX = path.resolve(__dirname, process.env.DLVIDX || '../../build/release/tools/dlvidx');
 const DLV = process.env.DLV || '/usr/bin/dlv';
 const MAIN_GO = path.resolve(__dirname, '../fixtures/example/main.go');
+const EXAMPLE_DIR = path.dirname(MAIN_GO);
+// `mode: debug` builds the program: the adapter needs `go` (Go 1.27) on PATH.
+const ADAPTER_ENV = { ...process.env, PATH: `/usr/lib/go-1.27/bin:${process.env.PATH}`, GOTOOLCHAIN: 'local', GOPROXY: 'off' };
 const WAIT_MS = 30000;       // any single DAP wait
 const EXIT_MS = 10000;       // adapter exit after disconnect
 const TEST_MS = 90000;       // backstop per test
@@ -91,7 +94,7 @@ function freePort() {
 async function startAdapter(adapter) {
   const port = await freePort();
   const args = [...adapter.args, `--listen=127.0.0.1:${port}`, '--log-dest=3'];
-  const proc = cp.spawn(adapter.cmd, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const proc = cp.spawn(adapter.cmd, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: ADAPTER_ENV });
   const log = [];
   proc.exited = new Promise((resolve) => {
     proc.once('exit', (code, signal) => resolve({ code, signal }));
@@ -293,6 +296,76 @@ for (const adapter of ADAPTERS) {
         const f = await topFrame(dc, ev.body.threadId);
         assert.equal(f.line, L.commentNext);
       }
+    });
+
+    it('launch debug: the adapter builds the program directory and stops', { timeout: TEST_MS }, async () => {
+      const dc = await open();
+      const stop = waitEvent(dc, 'stopped');
+      await within(WAIT_MS * 2, dc.hitBreakpoint({ mode: 'debug', program: EXAMPLE_DIR, dlvCwd: EXAMPLE_DIR },
+        { path: MAIN_GO, line: L.loop }), 'hitBreakpoint (debug)');
+      const ev = await stop;
+      assert.equal((await topFrame(dc, ev.body.threadId)).line, L.loop);
+    });
+
+    it('breakpoints replaced during the session take effect on continue', { timeout: TEST_MS }, async () => {
+      const dc = await open();
+      const { threadId } = await hit(dc, L.loop);
+      const set = await within(WAIT_MS, dc.setBreakpointsRequest({ source: { path: MAIN_GO },
+        breakpoints: [{ line: L.afterLoop }] }), 'setBreakpoints at a stop');
+      assert.equal(set.body.breakpoints.length, 1);
+      assert.equal(set.body.breakpoints[0].verified, true, JSON.stringify(set.body));
+      const stop = waitEvent(dc, 'stopped');
+      await within(WAIT_MS, dc.continueRequest({ threadId }), 'continue');
+      const ev = await stop;
+      assert.equal((await topFrame(dc, ev.body.threadId)).line, L.afterLoop, 'stopped at the new breakpoint, not the old');
+    });
+
+    it('--client-addr: the adapter dials in (console: integratedTerminal)', { timeout: TEST_MS }, async () => {
+      const server = net.createServer();
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      const port = server.address().port;
+      const accepted = new Promise((r) => server.once('connection', r));
+      const proc = cp.spawn(adapter.cmd, [...adapter.args, `--client-addr=127.0.0.1:${port}`],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: ADAPTER_ENV });
+      proc.log = [];
+      proc.stderr.on('data', (d) => proc.log.push(`[stderr] ${d}`));
+      proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+      proc.exitInfo = null;
+      proc.exited.then((x) => { proc.exitInfo = x; });
+      const dc = new DebugClient('node', 'unused', 'go');
+      session = { proc, dc };
+      try {
+        const sock = await within(WAIT_MS, accepted, 'the adapter dialing in');
+        sock.on('error', () => {});
+        dc.connect(sock, sock);
+        const { st } = await hit(dc, L.loop);
+        assert.ok(st, 'stopped');
+        await within(WAIT_MS, dc.disconnectRequest({ terminateDebuggee: true }), 'disconnect');
+        await within(EXIT_MS, proc.exited, 'adapter exit');
+      } finally {
+        server.close();
+      }
+    });
+
+    it('debugServer: started by hand with --listen, then the client connects', { timeout: TEST_MS }, async () => {
+      const port = await freePort();
+      const proc = cp.spawn(adapter.cmd, [...adapter.args, `--listen=127.0.0.1:${port}`],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: ADAPTER_ENV });
+      proc.log = [];
+      proc.stderr.on('data', (d) => proc.log.push(`[stderr] ${d}`));
+      proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+      proc.exitInfo = null;
+      proc.exited.then((x) => { proc.exitInfo = x; });
+      const dc = new DebugClient('node', 'unused', 'go');
+      session = { proc, dc };
+      await within(WAIT_MS, new Promise((resolve) => {
+        let buf = '';
+        proc.stdout.on('data', (d) => { buf += d; if (buf.includes(`DAP server listening at: 127.0.0.1:${port}`)) resolve(); });
+      }), 'listening line on stdout');
+      await within(WAIT_MS, dc.start(port), 'connect');
+      if (dc._socket) dc._socket.on('error', () => {});
+      const { st } = await hit(dc, L.loop);
+      assert.ok(st, 'stopped');
     });
 
     it('disconnect with terminateDebuggee ends the adapter', { timeout: TEST_MS }, async () => {
