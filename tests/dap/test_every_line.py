@@ -78,7 +78,7 @@ def main():
     binary = subprocess.run([sys.executable, a.corpus, "path", a.name], check=True, capture_output=True,
                             text=True).stdout.strip()
     flags = ["--check-go-version=false"] if "go122" in a.name else []
-    files = sorted(glob.glob(os.path.join(EXAMPLE, "**", "*.go"), recursive=True))
+    files = sorted(f for f in glob.glob(os.path.join(EXAMPLE, "**", "*.go"), recursive=True) if not f.endswith("_test.go"))
 
     # What dlv picks for every line of every file.
     queries = [f"{f}:{n}" for f in files for n in range(1, sum(1 for _ in open(f)) + 1)]

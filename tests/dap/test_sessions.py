@@ -733,7 +733,7 @@ def every_line(t):
     """Sets a breakpoint on every line of main.go (one at a time, replacing
     the previous one) and records verified/line/message per line."""
     files = [MAIN_GO] if not t.args.every_line_all else sorted(
-        os.path.join(dp, f) for dp, _, fs in os.walk(EXAMPLE_DIR) for f in fs if f.endswith(".go"))
+        os.path.join(dp, f) for dp, _, fs in os.walk(EXAMPLE_DIR) for f in fs if f.endswith(".go") and not f.endswith("_test.go"))
     s = t.start()
     binary_name = BIN_127
     s.launch(exec_launch(t.binary(binary_name)))
