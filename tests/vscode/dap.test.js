@@ -126,6 +126,17 @@ async function startAdapter(adapter) {
   return { proc, port };
 }
 
+/** An adapter started without fd 3 (--client-addr, or by hand), with exit tracking. */
+function spawnTracked(cmd, args) {
+  const proc = cp.spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: ADAPTER_ENV });
+  proc.log = [];
+  proc.stderr.on('data', (d) => proc.log.push(`[stderr] ${d}`));
+  proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  proc.exitInfo = null;
+  proc.exited.then((x) => { proc.exitInfo = x; });
+  return proc;
+}
+
 /** SIGTERM the adapter's PID only; SIGKILL it if still there after 5 s. */
 async function stopAdapter(proc) {
   if (proc.exitInfo) return;
@@ -325,13 +336,7 @@ for (const adapter of ADAPTERS) {
       await new Promise((r) => server.listen(0, '127.0.0.1', r));
       const port = server.address().port;
       const accepted = new Promise((r) => server.once('connection', r));
-      const proc = cp.spawn(adapter.cmd, [...adapter.args, `--client-addr=127.0.0.1:${port}`],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: ADAPTER_ENV });
-      proc.log = [];
-      proc.stderr.on('data', (d) => proc.log.push(`[stderr] ${d}`));
-      proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-      proc.exitInfo = null;
-      proc.exited.then((x) => { proc.exitInfo = x; });
+      const proc = spawnTracked(adapter.cmd, [...adapter.args, `--client-addr=127.0.0.1:${port}`]);
       const dc = new DebugClient('node', 'unused', 'go');
       session = { proc, dc };
       try {
@@ -349,13 +354,7 @@ for (const adapter of ADAPTERS) {
 
     it('debugServer: started by hand with --listen, then the client connects', { timeout: TEST_MS }, async () => {
       const port = await freePort();
-      const proc = cp.spawn(adapter.cmd, [...adapter.args, `--listen=127.0.0.1:${port}`],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: ADAPTER_ENV });
-      proc.log = [];
-      proc.stderr.on('data', (d) => proc.log.push(`[stderr] ${d}`));
-      proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-      proc.exitInfo = null;
-      proc.exited.then((x) => { proc.exitInfo = x; });
+      const proc = spawnTracked(adapter.cmd, [...adapter.args, `--listen=127.0.0.1:${port}`]);
       const dc = new DebugClient('node', 'unused', 'go');
       session = { proc, dc };
       await within(WAIT_MS, new Promise((resolve) => {
