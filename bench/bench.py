@@ -8,7 +8,7 @@ per binary for the breakpoint metrics, log scale; and the scaling plot).
 Absolute times are reported, never compared across runs; every ratio is
 between two figures of this run.
 """
-import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, functools, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -44,10 +44,14 @@ def stats(xs):
             "max": xs[-1]}
 
 
+@functools.lru_cache(maxsize=1)
+def corpus_names():
+    return frozenset(subprocess.run([sys.executable, os.path.join(ROOT, "tests", "corpus", "corpus.py"), "list"],
+                                    capture_output=True, text=True).stdout.split())
+
+
 def known(name):
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "corpus", "corpus.py"), "list"],
-                         capture_output=True, text=True).stdout.split()
-    return name in out
+    return name in corpus_names()
 
 
 class Bench:
@@ -336,10 +340,6 @@ def main():
     t0 = time.time()
     targets = QUICK if a.quick else FULL
     for name, file_suffix, main_suffix in targets:
-        if not known(name) and name.startswith("gen-"):
-            name = name.replace("gen-", "example-")  # the bundled example stands in for the generated program
-            file_suffix = file_suffix and "example/work/work.go"
-            main_suffix = main_suffix and "example/main.go"
         if not known(name):
             print(f"note: {name} is not in the corpus; skipped", file=sys.stderr)
             continue

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <numeric>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 
 #include "index/line_table.h"

@@ -1,8 +1,6 @@
 // Format dispatch and the parts of ObjectFile that do not depend on the format.
 #include "preload/object_file.h"
 
-#include <sys/utsname.h>
-
 #include <array>
 #include <cstring>
 
