@@ -4,8 +4,6 @@
 // dlv, of this host and of BINARY; DWARF present (not -s -w); optimizations;
 // the state of BINARY's index (missing, fresh, stale). Exit 1 if something
 // blocks debugging.
-#include <sys/utsname.h>
-
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <regex>
@@ -18,6 +16,7 @@
 #include "preload/dwarf_sections.h"
 #include "preload/mapped_file.h"
 #include "tools/commands.h"
+#include "tools/host_platform.h"
 
 namespace dlvidx::cli {
 namespace {
@@ -69,18 +68,21 @@ void setup_doctor(CLI::App& app) {
     } catch (const Error& e) {
       checks.push_back({"dlv", "fail", e.what(), "install Delve (Debian: apt-get install delve), or set DLVIDX_DLV"});
     }
-    struct utsname u {};
-    uname(&u);
-    std::string host = u.machine;
-    Arch host_arch_v = host == "aarch64" || host == "arm64" ? Arch::kArm64 : Arch::kX86_64;
+    HostPlatform host = host_platform();
+    checks.push_back({"host", "ok",
+                      fmt::format("{} {}{}", host.os, host.machine,
+                                  host.translated ? " (amd64 under Rosetta 2 on an arm64 Mac)" : ""),
+                      ""});
+    Arch dlv_arch = host.cpu();
     if (!dlv.empty()) {
       try {
         auto f = MappedFile::open(dlv);
         ObjectFile o = open_object(*f);
-        bool same = o.arch == host_arch_v;
-        checks.push_back({"dlv architecture", same ? "ok" : "fail",
-                          fmt::format("dlv is {}, this host is {}", to_string(o.arch), host),
-                          same ? "" : "install a dlv built for this host's architecture"});
+        dlv_arch = o.arch;
+        auto p = dlv_arch_problem(host, o.format, o.arch);
+        checks.push_back({"dlv architecture", p ? "fail" : "ok",
+                          p ? p->detail : fmt::format("dlv is {} {}", to_string(o.format), to_string(o.arch)),
+                          p ? p->fix : ""});
       } catch (const Error&) {
       }
     }
@@ -88,10 +90,11 @@ void setup_doctor(CLI::App& app) {
       try {
         auto f = MappedFile::open(*binary);
         ObjectFile o = open_object(*f);
-        bool same = o.arch == host_arch_v && o.format == ObjectFormat::kElf;
-        checks.push_back({"binary architecture", same ? "ok" : "fail",
-                          fmt::format("{} is {} {}, this host is linux {}", *binary, to_string(o.format), to_string(o.arch), host),
-                          same ? "" : "debug it on a machine of its own OS and architecture (dlvidx can still index it)"});
+        auto p = binary_arch_problem(host, o.format, o.arch, dlv_arch);
+        checks.push_back({"binary architecture", p ? "fail" : "ok",
+                          p ? fmt::format("{}: {}", *binary, p->detail)
+                            : fmt::format("{} is {} {}", *binary, to_string(o.format), to_string(o.arch)),
+                          p ? p->fix : ""});
         auto bi = read_go_buildinfo(o);
         if (!o.is_go()) {
           checks.push_back({"go", "fail", "not a Go binary", "dlvidx indexes Go binaries only"});

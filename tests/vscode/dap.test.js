@@ -62,6 +62,20 @@ const L = {
 };
 L.commentNext = nextCodeLine(L.comment);
 
+// spin.go: `example spin` calls tick every millisecond until killed.
+const SPIN_GO = path.resolve(EXAMPLE_DIR, 'spin.go');
+const SPIN_SRC = fs.readFileSync(SPIN_GO, 'utf8').split('\n');
+function spinLine(text) {
+  const hits = [];
+  SPIN_SRC.forEach((l, i) => { if (l.trim() === text) hits.push(i + 1); });
+  assert.equal(hits.length, 1, `expected exactly one line '${text}' in spin.go, got ${hits}`);
+  return hits[0];
+}
+const S = {
+  tick: spinLine('doubled := i * 2'),
+  sleep: spinLine('time.Sleep(time.Millisecond)'),
+};
+
 let PROGRAM;
 before(() => {
   PROGRAM = cp.execFileSync('python3', ['../corpus/corpus.py', 'path', 'example-go127-linux-amd64'],
@@ -329,6 +343,48 @@ for (const adapter of ADAPTERS) {
       await within(WAIT_MS, dc.continueRequest({ threadId }), 'continue');
       const ev = await stop;
       assert.equal((await topFrame(dc, ev.body.threadId)).line, L.afterLoop, 'stopped at the new breakpoint, not the old');
+    });
+
+    it('breakpoints set, cleared and set again while the program runs', { timeout: TEST_MS }, async () => {
+      const dc = await open();
+      // Launch `example spin` with no breakpoints: it runs until killed.
+      await within(WAIT_MS, Promise.all([
+        waitEvent(dc, 'initialized').then(() => dc.configurationDoneRequest()),
+        dc.initializeRequest().then(() => dc.launchRequest({ mode: 'exec', program: PROGRAM, args: ['spin'] })),
+      ]), 'launch spin');
+      await new Promise((r) => setTimeout(r, 300));   // let it run
+
+      // Running: a new breakpoint is verified, and the program stops there.
+      let stop = waitEvent(dc, 'stopped');
+      let set = await within(WAIT_MS, dc.setBreakpointsRequest({ source: { path: SPIN_GO },
+        breakpoints: [{ line: S.tick }] }), 'setBreakpoints while running');
+      assert.equal(set.body.breakpoints[0].verified, true, JSON.stringify(set.body));
+      assert.equal(set.body.breakpoints[0].line, S.tick);
+      let ev = await stop;
+      assert.equal(ev.body.reason, 'breakpoint');
+      let f = await topFrame(dc, ev.body.threadId);
+      assert.equal(f.line, S.tick);
+      assert.match(f.name, /main\.tick/);
+      const i1 = Number(await evaluate(dc, f.id, 'i'));
+
+      // Clear at the stop, continue: it runs on without stopping.
+      set = await within(WAIT_MS, dc.setBreakpointsRequest({ source: { path: SPIN_GO }, breakpoints: [] }), 'clear');
+      assert.equal(set.body.breakpoints.length, 0);
+      const noStop = waitEvent(dc, 'stopped', () => true, 500).then(() => 'stopped', () => 'running');
+      await within(WAIT_MS, dc.continueRequest({ threadId: ev.body.threadId }), 'continue');
+      assert.equal(await noStop, 'running', 'stopped with no breakpoints set');
+
+      // Running again: a breakpoint on another line; the loop variable has moved on.
+      stop = waitEvent(dc, 'stopped');
+      set = await within(WAIT_MS, dc.setBreakpointsRequest({ source: { path: SPIN_GO },
+        breakpoints: [{ line: S.sleep }] }), 'setBreakpoints while running, again');
+      assert.equal(set.body.breakpoints[0].verified, true, JSON.stringify(set.body));
+      ev = await stop;
+      f = await topFrame(dc, ev.body.threadId);
+      assert.equal(f.line, S.sleep);
+      assert.match(f.name, /main\.spin/);
+      const i2 = Number(await evaluate(dc, f.id, 'i'));
+      assert.ok(i2 > i1, `loop went on while running: i ${i1} then ${i2}`);
     });
 
     it('--client-addr: the adapter dials in (console: integratedTerminal)', { timeout: TEST_MS }, async () => {
