@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +72,9 @@ DlvProcess::DlvProcess(boost::asio::io_context& io, const std::string& exe, cons
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // Orphans of dlv (a debuggee left when dlv dies) are re-parented to the
+  // shim, which can then end them (end_orphans).
+  subreaper_ = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
   int rc = posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   close(out[1]);
@@ -139,9 +143,10 @@ void DlvProcess::read(boost::asio::posix::stream_descriptor& d, boost::asio::str
   });
 }
 
-std::vector<pid_t> DlvProcess::children() const {
+namespace {
+// Direct children of `parent`, from /proc.
+std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> out;
-  if (pid_ <= 0) return out;
   for (const auto& e : fs::directory_iterator("/proc", fs::directory_options::skip_permission_denied)) {
     const std::string name = e.path().filename().string();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
@@ -152,13 +157,16 @@ std::vector<pid_t> DlvProcess::children() const {
     if (rp == std::string::npos) continue;
     char state;
     int ppid = 0;
-    if (sscanf(all.c_str() + rp + 1, " %c %d", &state, &ppid) == 2 && ppid == pid_) out.push_back(std::stoi(name));
+    if (sscanf(all.c_str() + rp + 1, " %c %d", &state, &ppid) == 2 && ppid == parent) out.push_back(std::stoi(name));
   }
   return out;
 }
+}  // namespace
+
+std::vector<pid_t> DlvProcess::children() const { return pid_ > 0 ? children_of(pid_) : std::vector<pid_t>{}; }
 
 void DlvProcess::stop(std::chrono::milliseconds grace) {
-  if (!running()) return;
+  if (!running()) return end_orphans({});
   std::vector<pid_t> kids = children();
   kill(pid_, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + grace;
@@ -167,9 +175,26 @@ void DlvProcess::stop(std::chrono::milliseconds grace) {
     kill(pid_, SIGKILL);
     while (running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  // A debuggee whose tracer died is detached, not killed: end the ones dlv started.
+  end_orphans(kids);
+}
+
+// A debuggee whose tracer died is detached, not killed. The ones dlv started
+// were its children, and with the shim a child subreaper they are now the
+// shim's children (or, caught before dlv died, `kids`): end those, and only
+// those -- the shim starts no other process.
+void DlvProcess::end_orphans(const std::vector<pid_t>& kids) {
   for (pid_t k : kids)
     if (kill(k, 0) == 0) kill(k, SIGKILL);
+  if (!subreaper_) return;
+  for (int round = 0; round < 50; round++) {
+    std::vector<pid_t> mine = children_of(getpid());
+    if (mine.empty()) break;
+    for (pid_t k : mine) {
+      kill(k, SIGKILL);
+      waitpid(k, nullptr, WNOHANG);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace dlvidx::dap

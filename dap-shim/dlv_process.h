@@ -40,6 +40,7 @@ class DlvProcess {
 
  private:
   void read(boost::asio::posix::stream_descriptor& d, boost::asio::streambuf& b, bool is_stdout);
+  void end_orphans(const std::vector<pid_t>& kids);
 
   boost::asio::io_context& io_;
   pid_t pid_ = -1;
@@ -50,6 +51,7 @@ class DlvProcess {
   Listening on_listening_;
   Line log_;
   bool listening_seen_ = false;
+  bool subreaper_ = false;  // PR_SET_CHILD_SUBREAPER took effect
 };
 
 }  // namespace dlvidx::dap

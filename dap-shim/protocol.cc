@@ -2,13 +2,28 @@
 
 namespace dlvidx::dap {
 
-std::optional<json::object> parse_object(std::string_view body, std::string* error) {
+std::optional<json::value> parse_json(std::string_view body, std::string* error, bool* valid_utf8) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
+  if (valid_utf8) *valid_utf8 = !ec;
+  if (ec) {
+    // Rare: parse again, accepting invalid UTF-8.
+    json::parse_options opt;
+    opt.allow_invalid_utf8 = true;
+    ec.clear();
+    v = json::parse(body, ec, {}, opt);
+  }
   if (ec) {
     if (error) *error = "invalid JSON: " + ec.message();
     return std::nullopt;
   }
+  return v;
+}
+
+std::optional<json::object> parse_object(std::string_view body, std::string* error) {
+  auto parsed = parse_json(body, error);
+  if (!parsed) return std::nullopt;
+  json::value& v = *parsed;
   if (!v.is_object()) {
     if (error) *error = "message is not a JSON object";
     return std::nullopt;
@@ -112,6 +127,12 @@ json::object make_response(const json::object& request, bool success, json::obje
   if (!message.empty()) r["message"] = message;
   if (!body.empty() || success) r["body"] = std::move(body);
   return r;
+}
+
+json::object make_error_response(int64_t request_seq, std::string_view command, std::string message) {
+  json::object error{{"id", kShimErrorId}, {"format", message}, {"showUser", true}};
+  return {{"seq", 0},           {"type", "response"},         {"request_seq", request_seq}, {"success", false},
+          {"command", command}, {"message", std::move(message)}, {"body", {{"error", std::move(error)}}}};
 }
 
 json::object make_event(std::string_view event, json::object body) {

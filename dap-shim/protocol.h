@@ -29,7 +29,11 @@ struct Envelope {
   bool success = true;
 };
 
-// Parses a body; nullopt if it is not a JSON object with a string "type".
+// Parses a body as JSON. Invalid UTF-8 inside strings is accepted, as Go's
+// encoding/json (and so dlv) accepts it; *valid_utf8 tells whether it was.
+std::optional<json::value> parse_json(std::string_view body, std::string* error = nullptr,
+                                      bool* valid_utf8 = nullptr);
+// nullopt if the body is not a JSON object with a string "type".
 std::optional<json::object> parse_object(std::string_view body, std::string* error = nullptr);
 Envelope envelope(const json::object& o);
 
@@ -67,6 +71,9 @@ InstructionBreakpoint instruction_breakpoint(const json::object& o);
 // A response to `request` (seq 0, as dlv sends everything).
 json::object make_response(const json::object& request, bool success, json::object body = {},
                            std::string message = {});
+// An error response of the shim's own (dlv's shape: body.error {id, format, showUser}).
+inline constexpr int64_t kShimErrorId = 9001;
+json::object make_error_response(int64_t request_seq, std::string_view command, std::string message);
 json::object make_event(std::string_view event, json::object body);
 json::object make_request(int64_t seq, std::string_view command, json::object arguments);
 

@@ -23,7 +23,14 @@ void Session::attach_client(Socket client) {
   if (client_.local_endpoint(ec).protocol().family() != AF_UNIX)
     setsockopt(client_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (!to_client_.empty() && !client_busy_) write_next(to_client_, client_busy_);  // e.g. dlv failed to start
-  if (closing_) return;
+  if (closing_) {
+    // The session already ended (dlv died before the client came): the
+    // client reads why, then the shim exits.
+    auto self = shared_from_this();
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
+    t->async_wait([this, self, t](boost::system::error_code) { finish(); });
+    return;
+  }
   read_client();
 }
 
@@ -76,11 +83,7 @@ void Session::read_client() {
     for (;;) {
       auto st = from_client_.next(body, raw);
       if (st == FrameDecoder::Status::kNeedMore) break;
-      if (st == FrameDecoder::Status::kError) {
-        log_->error("malformed frame from the client: {}; closing", from_client_.error());
-        client_open_ = false;
-        return shutdown("malformed frame from the client");
-      }
+      if (st == FrameDecoder::Status::kError) return close_client("malformed frame from the client: " + from_client_.error());
       on_client_message(body, raw);
     }
     if (!closing_) read_client();
@@ -106,7 +109,82 @@ void Session::read_dlv() {
   });
 }
 
-void Session::send_client(const json::object& msg) { send_client_raw(encode_frame(json::serialize(msg))); }
+void Session::send_client(const json::object& msg) {
+  if (auto* t = msg.if_contains("type"); t && t->is_string() && t->as_string() == "response")
+    if (auto rs = get_int(msg, "request_seq")) outstanding_.erase(*rs);
+  send_client_raw(encode_frame(json::serialize(msg)));
+}
+
+void Session::terminate(const std::string& why) {
+  if (closing_) return;
+  if (client_attached_) {  // (no client yet: nobody to wait for)
+    send_client(make_event("output", {{"category", "stderr"}, {"output", fmt::format("dlvidx: {}; ending the session\n", why)}}));
+    send_client(make_event("terminated", {}));
+  }
+  shutdown(why);
+}
+
+void Session::close_client(const std::string& why) {
+  if (closing_) return;
+  log_->error("{}; closing the session", why);
+  send_client(make_event("output", {{"category", "stderr"}, {"output", fmt::format("dlvidx: {}; closing the session\n", why)}}));
+  send_client(make_event("terminated", {}));
+  exit_code_ = 1;
+  shutdown(why);
+}
+
+// --- the request watchdog ---------------------------------------------------
+
+void Session::note_request(int64_t seq, const std::string& command) {
+  outstanding_.try_emplace(seq, Outstanding{command, std::chrono::steady_clock::now()});
+  if (watchdog_) return;
+  watchdog_ = std::make_shared<asio::steady_timer>(io_);
+  check_outstanding();
+}
+
+bool Session::note_response(int64_t request_seq) {
+  if (request_seq < 0) return true;
+  if (timed_out_.erase(request_seq)) {
+    log_->warn("dlv answered request {} after the shim had answered it (timed out); dropped", request_seq);
+    return false;
+  }
+  outstanding_.erase(request_seq);
+  return true;
+}
+
+void Session::check_outstanding() {
+  if (closing_) return;
+  auto now = std::chrono::steady_clock::now();
+  bool end = false;
+  for (auto it = outstanding_.begin(); it != outstanding_.end();) {
+    auto& [seq, o] = *it;
+    bool build = o.command == "launch" || o.command == "attach" || o.command == "restart";
+    auto limit = build ? std::max(opts_.request_timeout, kBuildTimeout) : opts_.request_timeout;
+    if (now - o.since < limit) {
+      ++it;
+      continue;
+    }
+    std::string text = fmt::format("dlv did not answer {} within {} s", o.command,
+                                   std::chrono::duration_cast<std::chrono::seconds>(limit).count());
+    log_->error("request {}: {}", seq, text);
+    json::object resp = make_error_response(seq, o.command, text);
+    timed_out_.insert(seq);
+    dlv_hung_ = true;  // until dlv says anything again
+    end = end || o.command == "disconnect";
+    it = outstanding_.erase(it);
+    send_client(resp);
+  }
+  if (end) {
+    send_client(make_event("terminated", {}));
+    exit_code_ = 1;
+    return shutdown("dlv did not answer disconnect");
+  }
+  auto self = shared_from_this();
+  watchdog_->expires_after(std::min<std::chrono::steady_clock::duration>(opts_.request_timeout / 4 + std::chrono::milliseconds(1), std::chrono::seconds(1)));
+  watchdog_->async_wait([this, self](boost::system::error_code ec) {
+    if (!ec) check_outstanding();
+  });
+}
 
 void Session::send_client_raw(std::string frame) {
   if (!client_open_) return;
@@ -153,6 +231,11 @@ bool Session::holding() const { return rearm_busy_ || waiting_for_index_; }
 
 void Session::on_client_message(std::string_view body, std::string_view raw) {
   if (holding() || !held_.empty()) {
+    // Held requests are on the watchdog's clock too.
+    if (auto m = parse_object(body)) {
+      Envelope e = envelope(*m);
+      if (e.type == "request" && !e.command.empty()) note_request(e.seq, e.command);
+    }
     held_.emplace_back(std::string(body), std::string(raw));
     return;
   }
@@ -168,15 +251,25 @@ void Session::drain_held() {
 }
 
 void Session::handle_client_message(const std::string& body, const std::string& raw) {
+  if (closing_) return;
   std::string err;
-  auto msg = parse_object(body, &err);
-  if (!msg) {
-    log_->error("unreadable message from the client ({}); closing", err);
-    client_open_ = false;
-    return shutdown("unreadable message from the client");
-  }
+  bool utf8 = true;
+  auto parsed = parse_json(body, &err, &utf8);
+  // dlv ends the session on a body that is not a JSON object; so does the
+  // shim, but it says why.
+  if (!parsed || !parsed->is_object())
+    return close_client("unreadable message from the client: " + (parsed ? "not a JSON object" : err));
+  json::object* msg = &parsed->as_object();
   Envelope e = envelope(*msg);
-  if (e.type != "request") return send_dlv_raw(raw);
+  // Responses and events from the client, and malformed envelopes (no type,
+  // no command), are dlv's to answer, exactly as without the shim.
+  if (e.type != "request" || e.command.empty()) return send_dlv_raw(raw);
+  note_request(e.seq, e.command);
+  // Invalid UTF-8: dlv's to interpret (the shim would echo it back invalid).
+  if (!utf8) {
+    log_->warn("{} seq {}: invalid UTF-8; forwarding it to dlv unchanged", e.command, e.seq);
+    return send_dlv_raw(raw);
+  }
   if (e.command == "setBreakpoints" && index_pending_ && !index_) {
     // The index is being opened or built right now (it started with launch):
     // wait for it, bounded, rather than hand these lines to dlv.
@@ -226,8 +319,9 @@ namespace {
 // encoding/json) writes the envelope fields first, in declaration order, so
 // the first bytes say whether the shim needs the message at all. Anything
 // unexpected falls through to a full parse.
-bool pass_through(std::string_view body) {
+bool pass_through(std::string_view body, int64_t& response_seq) {
   std::string_view head = body.substr(0, 200);
+  response_seq = -1;
   if (head.starts_with(R"({"seq":0,"type":"event","event":")")) {
     std::string_view ev = head.substr(33);
     return !ev.starts_with("stopped\"") && !ev.starts_with("breakpoint\"");
@@ -236,8 +330,9 @@ bool pass_through(std::string_view body) {
   if (!head.starts_with(kResp)) return false;
   int64_t rs = 0;
   size_t i = kResp.size();
-  while (i < head.size() && head[i] >= '0' && head[i] <= '9') rs = rs * 10 + (head[i++] - '0');
+  while (i < head.size() && head[i] >= '0' && head[i] <= '9' && rs < kShimSeqBase) rs = rs * 10 + (head[i++] - '0');
   if (rs >= kShimSeqBase || rs < 0) return false;
+  response_seq = rs;
   size_t c = head.find(R"("command":")", i);
   if (c == std::string_view::npos) return false;
   std::string_view cmd = head.substr(c + 11);
@@ -249,10 +344,16 @@ bool pass_through(std::string_view body) {
 }  // namespace
 
 void Session::on_dlv_message(std::string_view body, std::string_view raw) {
-  if (pass_through(body)) return send_client_raw(std::string(raw));
+  dlv_hung_ = false;
+  int64_t rs = -1;
+  if (pass_through(body, rs)) {
+    if (!note_response(rs)) return;
+    return send_client_raw(std::string(raw));
+  }
   auto msg = parse_object(body);
   if (!msg) return send_client_raw(std::string(raw));
   Envelope e = envelope(*msg);
+  if (e.type == "response" && e.request_seq < kShimSeqBase && !note_response(e.request_seq)) return;
   if (e.type == "response" && e.request_seq >= kShimSeqBase) {
     auto it = replies_.find(e.request_seq);
     if (it != replies_.end()) {
@@ -309,32 +410,37 @@ void Session::shutdown(const std::string& why) {
   closing_ = true;
   log_->info("shutting down: {}", why);
   auto self = shared_from_this();
-  // Let queued frames to the client go out, then end dlv and close.
-  auto finish = [this, self] {
-    if (finished_) return;
-    finished_ = true;
-    if (dlv_) {
-      bool clean = false;
-      for (int i = 0; i < 300 && dlv_->running(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      clean = !dlv_->running();
-      if (!clean) log_->info("dlv (pid {}) still running; stopping it", dlv_->pid());
-      dlv_->stop(std::chrono::milliseconds(2000));
-    }
-    boost::system::error_code ec;
-    client_.close(ec);
-    dlv_sock_.close(ec);
-    io_.stop();
-  };
-  if (dlv_ && dlv_->running() && dlv_connected_ && !disconnect_sent_) {
+  if (dlv_ && dlv_->running() && dlv_connected_ && !disconnect_sent_ && !dlv_hung_) {
     // Ask dlv to end the debuggee the way a client's disconnect would.
     disconnect_sent_ = true;
-    call_dlv("disconnect", {{"terminateDebuggee", true}}, [finish](const json::object&) { finish(); });
+    call_dlv("disconnect", {{"terminateDebuggee", true}}, [this, self](const json::object&) { finish(); });
     auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(3));
-    t->async_wait([t, finish](boost::system::error_code) { finish(); });
+    t->async_wait([this, self, t](boost::system::error_code) { finish(); });
     return;
   }
-  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
-  t->async_wait([t, finish](boost::system::error_code) { finish(); });
+  // Let queued frames to the client go out first. A client that has not
+  // connected yet (dlv died at start-up) gets a few seconds to come and
+  // read why.
+  bool waiting_client = !client_attached_ && !to_client_.empty();
+  auto t = std::make_shared<asio::steady_timer>(
+      io_, waiting_client ? std::chrono::milliseconds(10000) : std::chrono::milliseconds(200));
+  t->async_wait([this, self, t](boost::system::error_code) { finish(); });
+}
+
+// Ends dlv (and what it started) and closes both connections.
+void Session::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (dlv_) {
+    // After a disconnect dlv exits by itself; give it a moment unless it is hung.
+    for (int i = 0; i < 300 && !dlv_hung_ && dlv_->running(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (dlv_->running()) log_->info("dlv (pid {}) still running; stopping it", dlv_->pid());
+    dlv_->stop(dlv_hung_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(2000));
+  }
+  boost::system::error_code ec;
+  client_.close(ec);
+  dlv_sock_.close(ec);
+  io_.stop();
 }
 
 }  // namespace dlvidx::dap

@@ -13,6 +13,7 @@
 #include <spdlog/logger.h>
 
 #include <boost/asio.hpp>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -39,7 +40,12 @@ struct ShimOptions {
   std::string dlv;                    // the real dlv
   std::vector<std::string> dlv_args;  // passed through to `dlv dap`
   std::string cache_dir;              // index cache ("" = default)
+  // A client request dlv has not answered after this long gets an error
+  // response from the shim (dlv hung or stopped); launch/attach/restart,
+  // which may build the program, get kBuildTimeout.
+  std::chrono::seconds request_timeout{30};
 };
+inline constexpr std::chrono::seconds kBuildTimeout{900};
 
 // A breakpoint of a source the shim manages.
 struct ShimBreakpoint {
@@ -70,6 +76,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Ends the session: ask dlv to stop the debuggee, then make sure dlv and
   // what it started are gone. Idempotent.
   void shutdown(const std::string& why);
+  // Ends the session from outside (a signal): the client is told why and
+  // gets `terminated` first.
+  void terminate(const std::string& why);
   int exit_code() const { return exit_code_; }
 
  private:
@@ -92,6 +101,24 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_dlv_raw(std::string frame);
   void write_next(std::deque<std::string>& q, bool& busy);
   void on_dlv_gone(const std::string& why);
+  // The client sent something the session cannot go on from: say why in an
+  // output event, send terminated, end the session.
+  void close_client(const std::string& why);
+  void finish();
+  bool dlv_hung_ = false;  // a request timed out and dlv has said nothing since
+
+  // --- the request watchdog ---
+  struct Outstanding {
+    std::string command;
+    std::chrono::steady_clock::time_point since;
+  };
+  void note_request(int64_t seq, const std::string& command);
+  // False if the response is for a request the shim already answered.
+  bool note_response(int64_t request_seq);
+  void check_outstanding();
+  std::map<int64_t, Outstanding> outstanding_;  // client request seq -> what and since when
+  std::set<int64_t> timed_out_;                 // answered by the shim; dlv's late answer is dropped
+  std::shared_ptr<asio::steady_timer> watchdog_;
 
   // --- requests the shim sends dlv ---
   using Reply = std::function<void(const json::object& response)>;

@@ -11,6 +11,7 @@
 
 #include <boost/asio.hpp>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "dap-shim/dlv_process.h"
@@ -26,6 +27,7 @@ namespace {
 struct DapArgs {
   std::string listen = "127.0.0.1:0", client_addr, log_output, log_dest, dlv, cache_dir;
   bool log = false;
+  int request_timeout = 30;
 };
 
 // A sink writing to a FILE* that the shim owns (--log-dest fd or file).
@@ -93,6 +95,7 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
   dap::ShimOptions opts;
   opts.dlv = dap::find_dlv(a.dlv);
   opts.cache_dir = a.cache_dir;
+  opts.request_timeout = std::chrono::seconds(a.request_timeout);
   opts.dlv_args = std::move(passthrough);
   if (a.log) {
     opts.dlv_args.push_back("--log");
@@ -106,8 +109,8 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
-    log->warn("signal {}: shutting down", sig);
-    session->shutdown("signal");
+    log->warn("signal {} ({}): shutting down", sig, strsignal(sig));
+    session->terminate(fmt::format("dlvidx got signal {} ({})", sig, strsignal(sig)));
   });
   auto begin = [&](Socket s) { session->attach_client(std::move(s)); };
 
@@ -171,6 +174,10 @@ void setup_dap(CLI::App& app) {
   c->add_option("--log-dest", a->log_dest, "where logs and the listening line go: a file descriptor number or a file");
   c->add_option("--dlv", a->dlv, "the real dlv (default: $DLVIDX_DLV, else dlv in PATH that is not dlvidx)");
   c->add_option("--cache-dir", a->cache_dir, "index cache directory (default $XDG_CACHE_HOME/dlvidx)");
+  c->add_option("--request-timeout", a->request_timeout,
+                "seconds to wait for dlv's answer to a request before answering it with an error (default 30; "
+                "launch/attach/restart: 900)")
+      ->check(CLI::Range(1, 86400));
   c->footer(
       "Flags not listed here are passed to `dlv dap` unchanged (e.g. --check-go-version=false).\n"
       "Examples:\n"
