@@ -17,9 +17,7 @@ struct Phase {
   Timer timer;
 };
 
-}  // namespace
-
-IndexHandle open_index(const std::string& path, const BuildOptions& opts, BuildReport* report) {
+IndexHandle open_index_unchecked(const std::string& path, const BuildOptions& opts, BuildReport* report) {
   BuildReport local;
   BuildReport& r = report ? *report : local;
   Timer::take_all();
@@ -90,7 +88,7 @@ IndexHandle open_index(const std::string& path, const BuildOptions& opts, BuildR
   std::optional<IndexHandle> handle;
   {
     Phase p(opts, "publish");
-    handle.emplace(store.publish(image, r.id));
+    handle.emplace(store.publish(image, r.id, &r.notes));
   }
   total.stop();
   store.remember_path(path, r.id.key);
@@ -115,6 +113,22 @@ IndexHandle open_index(const std::string& path, const BuildOptions& opts, BuildR
   r.phases = Timer::take_all();
   r.total_ms = r.phases.back().ms;
   return std::move(*handle);
+}
+
+}  // namespace
+
+IndexHandle open_index(const std::string& path, const BuildOptions& opts, BuildReport* report) {
+  // Every failure is one line naming the file: dlvidx::Error already does;
+  // anything else (an allocation, the store's Boost.Interprocess) gets the path here.
+  try {
+    return open_index_unchecked(path, opts, report);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    fail("{}: out of memory while indexing", path);
+  } catch (const std::exception& e) {
+    fail("{}: {}", path, e.what());
+  }
 }
 
 }  // namespace dlvidx::index

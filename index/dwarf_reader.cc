@@ -150,8 +150,8 @@ class Reader {
       if (ordinal >= end_unit_) break;
       Dwarf_Die cu_die = nullptr;
       check(dwarf_siblingof_b(dbg_, nullptr, true, &cu_die, &err), err, "reading a unit DIE");
+      DieGuard guard{cu_die};
       read_unit(cu_die, version);
-      dwarf_dealloc_die(cu_die);
     }
   }
 
@@ -199,16 +199,21 @@ class Reader {
     return s;
   }
 
+  // Frees a DIE at the end of its scope, also when malformed input throws:
+  // with dwarf_set_de_alloc_flag(0), libdwarf never frees it itself.
+  struct DieGuard {
+    Dwarf_Die die;
+    ~DieGuard() { dwarf_dealloc_die(die); }
+  };
+
   // Calls fn(die) for each child of d, freeing each DIE after fn returns.
   template <typename F>
   void for_children(Dwarf_Die d, F&& fn) {
-    Dwarf_Die c = child(d);
-    while (c) {
+    for (Dwarf_Die c = child(d); c;) {
+      DieGuard guard{c};
       m_.dies++;
       fn(c);
-      Dwarf_Die n = sibling(c);
-      dwarf_dealloc_die(c);
-      c = n;
+      c = sibling(c);
     }
   }
 
@@ -383,10 +388,10 @@ class Reader {
     Dwarf_Error err = nullptr;
     int rc = dwarf_rnglists_get_rle_head(a.ranges_attr, a.ranges_form, a.ranges_value, &head, &count,
                                          &global, &err);
-    if (rc != DW_DLV_OK) {
-      if (err) dwarf_dealloc_error(dbg_, err);
-      return;
-    }
+    // libdwarf can return OK with err set (a DW_RLE_base_addressx whose
+    // .debug_addr index fails is marked unavailable, not an error): free it.
+    if (err) dwarf_dealloc_error(dbg_, err);
+    if (rc != DW_DLV_OK) return;
     for (Dwarf_Unsigned i = 0; i < count; i++) {
       unsigned len = 0, code = 0;
       Dwarf_Unsigned raw1 = 0, raw2 = 0, c1 = 0, c2 = 0;
@@ -640,6 +645,38 @@ class Reader {
 };
 
 
+// libdwarf 20210528 reads every .debug_rnglists header when it opens the
+// first unit, and on a malformed one frees its list and then goes on using it
+// (a double free: internal_load_rnglists_contexts lacks a `return`). So the
+// headers are checked here first, refusing exactly what libdwarf's header
+// reader refuses: a length past the section, a version other than 5, an
+// address size other than 2, 4 or 8, a header cut short by the section end.
+void check_rnglists_headers(const std::string& path, Bytes s) {
+  auto fail_at = [&](uint64_t off, const char* why) {
+    fail("{}: malformed DWARF: .debug_rnglists header at {:#x}: {}", path, off, why);
+  };
+  for (uint64_t off = 0; off < s.size();) {
+    uint64_t left = s.size() - off, len = 0, hdr = 4;
+    if (left < 4) fail_at(off, "truncated length");
+    uint32_t len32;
+    std::memcpy(&len32, s.data() + off, 4);
+    len = len32;
+    if (len32 == 0xffffffff) {
+      if (left < 12) fail_at(off, "truncated length");
+      std::memcpy(&len, s.data() + off + 4, 8);
+      hdr = 12;
+    }
+    if (len > s.size()) fail_at(off, "length past the section");
+    if (left < hdr + 8) fail_at(off, "truncated header");
+    uint16_t version;
+    std::memcpy(&version, s.data() + off + hdr, 2);
+    uint8_t address_size = s[off + hdr + 2];
+    if (version != 5) fail_at(off, "version is not 5");
+    if (address_size != 2 && address_size != 4 && address_size != 8) fail_at(off, "bad address size");
+    off += hdr + len;
+  }
+}
+
 // Unit boundaries from the .debug_info unit headers (4- or 12-byte lengths).
 std::vector<uint64_t> unit_sizes(Bytes info) {
   std::vector<uint64_t> sizes;
@@ -729,6 +766,7 @@ DwarfModel read_dwarf(const std::string& path, const DwarfSections& sections) {
   }
   bounds.push_back(SIZE_MAX);  // the last reader also reports whatever follows
   std::vector<ReadPart> parts(bounds.size() - 1);
+  check_rnglists_headers(path, sections.get(".debug_rnglists"));
   dwarf_set_de_alloc_flag(0);  // process-wide: set before any reader starts
   run_tasks(parts.size(), [&](size_t k) { Reader(path, sections, parts[k], bounds[k], bounds[k + 1]).run(); });
 

@@ -32,7 +32,21 @@ void copy_str(char* dst, size_t cap, const std::string& s) {
 }  // namespace
 
 uint64_t image_checksum(const uint8_t* data, uint64_t total_size) {
-  return XXH3_64bits(data + sizeof(IndexHeader), total_size - sizeof(IndexHeader));
+  // The header too (pc_base, table offsets, counts are all used), with the
+  // fields that are not part of the content zeroed: the checksum itself, and
+  // shared memory's ready flag and publisher pid.
+  IndexHeader h;
+  std::memcpy(&h, data, sizeof h);
+  h.checksum = 0;
+  h.ready = 0;
+  h.creator_pid = 0;
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  XXH3_64bits_update(st, &h, sizeof h);
+  XXH3_64bits_update(st, data + sizeof(IndexHeader), total_size - sizeof(IndexHeader));
+  uint64_t sum = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  return sum;
 }
 
 std::vector<uint8_t> build_index_image(const FileLineTable& t, const BinaryIdentity& id,
@@ -109,6 +123,19 @@ std::vector<uint8_t> build_index_image(const FileLineTable& t, const BinaryIdent
     while (file_hash[s]) s = (s + 1) & (fcap - 1);
     file_hash[s] = i + 1;
   }
+
+  // The bitmaps cost a word per 64 lines from a file's first line with code
+  // to its last. Real line tables are dense (Go caps line numbers below
+  // 2^20); a corrupt one with lines billions apart would cost gigabytes, so
+  // more than 1024 lines per line with code (beyond 4M lines) is refused.
+  uint64_t need_words = 0;
+  for (size_t b = 0, e; b < t.keys.size(); b = e) {
+    for (e = b; e < t.keys.size() && t.keys[e].file == t.keys[b].file;) e++;
+    need_words += (uint64_t(t.keys[e - 1].line) - t.keys[b].line + 64) / 64;
+  }
+  if (need_words > std::max<uint64_t>(1 << 16, 16 * t.keys.size()))
+    fail("line numbers too sparse for the index: {} lines with code span {} x 64 lines (a corrupt line table?)",
+         t.keys.size(), need_words);
 
   // Per file: a bitmap of lines with code, and one value per set bit.
   std::vector<LineWord> words;

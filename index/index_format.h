@@ -23,7 +23,7 @@
 namespace dlvidx::index {
 
 inline constexpr char kMagic[8] = {'D', 'L', 'V', 'I', 'D', 'X', '\0', '\x01'};
-inline constexpr uint32_t kFormatVersion = 4;
+inline constexpr uint32_t kFormatVersion = 5;  // 5: the checksum covers the header
 inline constexpr uint32_t kPcList = 0x80000000u;  // value: index into pc_lists
 
 struct FileEntry {
@@ -60,7 +60,7 @@ struct IndexHeader {
   uint32_t format_version;
   uint32_t header_size;
   uint64_t total_size;
-  uint64_t checksum;  // XXH3-64 of bytes [header_size, total_size)
+  uint64_t checksum;  // XXH3-64 of the image, header included (checksum, ready, creator_pid as 0)
 
   // Identity of the binary the index was built from.
   uint64_t identity;  // XXH3-64 of the fields below: the shared memory / cache key

@@ -25,8 +25,9 @@ namespace {
 
 template <typename T>
 const T* table(Bytes img, const TableRef& r, uint64_t count, const char* name) {
+  // count is checked first so that count * sizeof(T) cannot wrap around.
   if (r.offset % alignof(T) || r.offset > img.size() || r.bytes > img.size() - r.offset ||
-      r.bytes != count * sizeof(T))
+      count > img.size() / sizeof(T) || r.bytes != count * sizeof(T))
     fail("index is corrupt: table {} (offset {}, {} bytes, {} entries) does not fit the image ({} bytes)",
          name, r.offset, r.bytes, count, img.size());
   return reinterpret_cast<const T*>(img.data() + r.offset);
@@ -45,8 +46,11 @@ IndexView IndexView::open(Bytes img, Verify verify) {
     fail("index has format version {}, this dlvidx reads version {}", h->format_version, kFormatVersion);
   if (h->header_size != sizeof(IndexHeader) || h->total_size != img.size())
     fail("index is corrupt: header says {} bytes, image has {}", h->total_size, img.size());
-  if (verify == Verify::kFull && image_checksum(img.data(), img.size()) != h->checksum)
-    fail("index is corrupt: checksum mismatch");
+  if (verify != Verify::kLayout) {
+    uint64_t sum = image_checksum(img.data(), img.size());
+    if (sum != h->checksum)
+      fail("index is corrupt: checksum mismatch (header says {:016x}, content hashes to {:016x})", h->checksum, sum);
+  }
   v.h_ = h;
   v.strings_ = table<char>(img, h->strings, h->strings.bytes, "strings");
   v.files_ = table<FileEntry>(img, h->files, h->n_files, "files");
@@ -60,6 +64,9 @@ IndexView IndexView::open(Bytes img, Verify verify) {
   v.names_ = std::make_shared<Names>();
   if (!std::has_single_bit(h->file_hash_cap) || h->n_files >= h->file_hash_cap)
     fail("index is corrupt: bad file hash table size");
+  // zlib inflates at most ~1032:1; anything claiming more is a lie (and would be a huge allocation).
+  if (h->names_bytes > (h->names.bytes + 64) * 1100)
+    fail("index is corrupt: {} bytes of function names claim to inflate to {}", h->names.bytes, h->names_bytes);
   const uint64_t sbytes = h->strings.bytes;
   if (sbytes && v.strings_[sbytes - 1] != '\0') fail("index is corrupt: unterminated string table");
   // Files are few: always check them, so every lookup stays in bounds.
@@ -71,7 +78,7 @@ IndexView IndexView::open(Bytes img, Verify verify) {
         f.values > h->n_keys || f.n_values > h->n_keys - f.values)
       fail("index is corrupt: file entry {}", i);
   }
-  if (verify == Verify::kLayout) return v;
+  if (verify != Verify::kFull) return v;
   // Everything else, for images read from disk.
   for (uint64_t i = 0; i < h->n_files; i++) {
     const FileEntry& f = v.files_[i];
@@ -147,7 +154,10 @@ Location IndexView::find_file_location(uint32_t file, uint32_t line) const {
   const LineWord& w = words_[f.words + bit / 64];
   uint64_t below = w.bits & ((2ull << (bit % 64)) - 1);  // bits up to and including `bit`
   if (!(below >> (bit % 64))) return loc;
-  uint32_t val = values_[f.values + w.rank + std::popcount(below) - 1];
+  // The rank is only checked by Verify::kFull: bound the index so that any view stays in bounds.
+  uint64_t k = uint64_t(w.rank) + std::popcount(below) - 1;
+  if (k >= f.n_values) return loc;  // corrupt: no answer
+  uint32_t val = values_[f.values + k];
   loc.pcs.base = h_->pc_base;
   if (val & kPcList) {
     uint32_t at = val & ~kPcList;
@@ -200,7 +210,7 @@ std::vector<uint32_t> IndexView::lines_with_code(uint32_t file, uint32_t lo, uin
 const std::string* IndexView::names() const {
   std::call_once(names_->once, [&] {
     const TableRef& r = h_->names;
-    if (h_->names_bytes > (1ull << 32)) return;
+    if (h_->names_bytes > (1ull << 32) || h_->names_bytes > (r.bytes + 64) * 1100) return;
     names_->text.resize(h_->names_bytes);
     uLongf n = h_->names_bytes;
     names_->ok = uncompress(reinterpret_cast<Bytef*>(names_->text.data()), &n, image_.data() + r.offset, r.bytes) == Z_OK &&

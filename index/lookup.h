@@ -53,9 +53,11 @@ struct FileMatch {
 class IndexView {
  public:
   // kLayout checks the header and that every table lies inside the image (a
-  // few microseconds: used for our own shared memory objects); kFull also the
-  // checksum and every entry (used for files read from disk).
-  enum class Verify { kLayout, kFull };
+  // few microseconds); kChecksum also the XXH3 checksum over the header and
+  // every table (used for shared memory objects: a changed byte anywhere,
+  // PCs included, is refused); kFull also every entry (files read from disk).
+  // Whatever the level, lookups on an opened view stay inside the image.
+  enum class Verify { kLayout, kChecksum, kFull };
   // Throws dlvidx::Error("index is corrupt: ...") when the image is invalid.
   static IndexView open(Bytes image, Verify verify);
 

@@ -3,10 +3,16 @@
 //    "dlvidx-<uid>-<key>", mode 0600, published complete (a ready flag is set
 //    last) and mapped read-only by every reader;
 //  - cache file: $XDG_CACHE_HOME/dlvidx/<key>.idx (else ~/.cache/dlvidx),
-//    written to a temp file (0600, O_EXCL|O_NOFOLLOW) and renamed into place,
-//    so a reader never sees half a file and two builders leave one valid file.
-// Anything found that is not ours (other owner, group/other access), not
-// complete, corrupt, or for another binary is refused and reported.
+//    written to a temp file (0600, O_EXCL|O_NOFOLLOW, random name) and renamed
+//    into place, so a reader never sees half a file and two builders leave
+//    one valid file. The directory is created 0700 and must be ours and not
+//    writable by other users; files in it are reached through one directory
+//    descriptor, opened with O_NOFOLLOW|O_NONBLOCK (a symlink or FIFO planted
+//    there is never followed or waited on).
+// Anything found that is not ours (other owner, group/other access, not a
+// regular file), not complete, corrupt (the checksum covers the header and
+// every table, and is verified on every open, shared memory included), of
+// another format version or for another binary is refused and reported.
 #pragma once
 
 #include <cstdint>
@@ -57,8 +63,11 @@ class IndexStore {
   // (stale, corrupt, foreign) are appended to `notes` and the bad copy removed.
   std::optional<IndexHandle> open(const BinaryIdentity& id, std::vector<std::string>* notes = nullptr);
 
-  // Writes the cache file and publishes the image to shared memory.
-  IndexHandle publish(const std::vector<uint8_t>& image, const BinaryIdentity& id);
+  // Writes the cache file and publishes the image to shared memory. Neither is
+  // fatal: what could not be done is appended to `notes`, and without shared
+  // memory the handle maps a private copy.
+  IndexHandle publish(const std::vector<uint8_t>& image, const BinaryIdentity& id,
+                      std::vector<std::string>* notes = nullptr);
 
   // Removes the shared memory object and the cache file for `key`.
   void remove(uint64_t key);

@@ -15,11 +15,14 @@ constexpr uint32_t kElfCompressZlib = 1;
 
 Bytes inflate_into(const std::string& path, const std::string& name, Bytes in, uint64_t declared,
                    DwarfSections& out) {
-  if (declared > kMaxSectionBytes || declared > std::max<uint64_t>(in.size(), 1) * kMaxInflateRatio)
+  if (declared > kMaxSectionBytes ||
+      declared > std::max<uint64_t>(in.size() * kMaxInflateRatio, kInflateAllowanceBytes))
     fail("{}: compressed section {} declares {} bytes from {} compressed bytes; refusing (limit {} "
          "bytes, ratio {})",
          path, name, declared, in.size(), kMaxSectionBytes, kMaxInflateRatio);
-  auto buf = std::make_unique<uint8_t[]>(declared ? declared : 1);
+  // Not zero-filled: pages are touched only as inflate writes them, so a size
+  // that lies costs no more memory than the stream really inflates to.
+  auto buf = std::make_unique_for_overwrite<uint8_t[]>(declared ? declared : 1);
   z_stream zs{};
   if (inflateInit(&zs) != Z_OK) fail("{}: zlib init failed for {}", path, name);
   zs.next_in = const_cast<Bytef*>(in.data());
@@ -36,11 +39,15 @@ Bytes inflate_into(const std::string& path, const std::string& name, Bytes in, u
   }
   uint64_t got = zs.total_out;
   const char* msg = zs.msg;
+  bool input_used_up = zs.avail_in == 0;
   inflateEnd(&zs);
   if (rc != Z_STREAM_END) {
     if (rc == Z_BUF_ERROR && got == declared)
       fail("{}: compressed section {} inflates to more than its declared {} bytes", path, name,
            declared);
+    if (rc == Z_BUF_ERROR && input_used_up)
+      fail("{}: compressed section {} is cut short: its zlib stream ends after {} of its declared {} bytes",
+           path, name, got, declared);
     fail("{}: compressed section {} is corrupt: zlib: {}", path, name, msg ? msg : zError(rc));
   }
   if (got != declared)

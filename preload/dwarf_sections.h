@@ -34,9 +34,14 @@ struct DwarfSections {
 };
 
 // Largest inflated section accepted (a declared size beyond it is refused as a
-// zip bomb or a lie); also refused: more than kMaxInflateRatio x the input.
+// zip bomb or a lie); also refused: more than kMaxInflateRatio x the input
+// beyond a small allowance. Go's DWARF inflates 2-8x (cmd/compile, etcd:
+// at most 7.9x); deflate itself reaches ~1032x, which 1024 let through: a
+// 4 MB stream could claim, and fill, 4 GiB. With 64, memory stays within
+// 64x the binary.
 inline constexpr uint64_t kMaxSectionBytes = 4ull << 30;
-inline constexpr uint64_t kMaxInflateRatio = 1024;
+inline constexpr uint64_t kMaxInflateRatio = 64;
+inline constexpr uint64_t kInflateAllowanceBytes = 1ull << 20;
 
 // Inflates (if needed) the DWARF sections of `obj` named in kIndexSections.
 // Throws dlvidx::Error naming the file and the section when the data lies.

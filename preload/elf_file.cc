@@ -114,6 +114,9 @@ ObjectFile parse_elf(const std::string& path, Bytes b, uint64_t base) {
            s.offset, s.size, b.size());
   }
   const Raw& strtab = raw[shstrndx];
+  // A SHT_NOBITS section's offset and size were not checked against the file.
+  if (strtab.type == kShtNobits)
+    fail("{}: ELF section name table index {} names a section with no bytes in the file", path, shstrndx);
   Bytes names = b.subspan(strtab.offset, strtab.size);
   for (uint32_t i = 1; i < shnum; i++) {
     const Raw& s = raw[i];
@@ -124,7 +127,7 @@ ObjectFile parse_elf(const std::string& path, Bytes b, uint64_t base) {
     sec.addr = s.addr;
     sec.offset = base + s.offset;
     sec.size = s.type == kShtNobits ? 0 : s.size;
-    sec.data = b.subspan(s.offset, sec.size);
+    sec.data = s.type == kShtNobits ? Bytes{} : b.subspan(s.offset, sec.size);
     if (auto dn = canonical_dwarf_name(raw_name)) {
       sec.name = dn->canonical;
       if (s.flags & kShfCompressed)

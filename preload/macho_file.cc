@@ -40,7 +40,8 @@ ObjectFile parse_macho(const std::string& path, Bytes b, uint64_t base) {
   obj.slice_size = b.size();
   ByteReader h(b, path, "Mach-O header");
   uint32_t magic = h.u32();
-  if (magic != 0xfeedfacf) fail("{}: 32-bit Mach-O is not supported", path);
+  if (magic == 0xfeedface) fail("{}: 32-bit Mach-O is not supported", path);
+  if (magic != 0xfeedfacf) fail("{}: not a Mach-O object at offset {} (magic {:#x})", path, base, magic);
   uint32_t cpu = h.u32();
   h.u32();  // cpusubtype
   h.u32();  // filetype
@@ -67,6 +68,7 @@ ObjectFile parse_macho(const std::string& path, Bytes b, uint64_t base) {
     if (cmd == kLcUuid) {
       for (uint8_t c : r.take(16)) obj.uuid += fmt::format("{:02x}", c);
     } else if (cmd == kLcSegment64) {
+      if (cmdsize < 72) fail("{}: Mach-O load command {} (LC_SEGMENT_64) has bad size {}", path, i, cmdsize);
       std::string segname = fixed_name(r.take(16));
       uint64_t vmaddr = r.u64(), vmsize = r.u64(), fileoff = r.u64(), filesize = r.u64();
       r.u32();  // maxprot

@@ -80,8 +80,7 @@ void setup_build(CLI::App& app) {
   auto args = std::make_shared<BuildArgs>();
   auto* c = app.add_subcommand("build", "Index a Go binary: file:line -> the PCs dlv would pick");
   c->add_option("BINARY", args->binary, "Go executable (ELF amd64/arm64, Mach-O arm64/amd64, universal)")
-      ->required()
-      ->check(CLI::ExistingFile);
+      ->required();  // not CLI::ExistingFile: the open reports it, as "dlvidx: FILE: reason", exit 1
   c->add_option("--arch", args->arch, "slice of a universal Mach-O binary (amd64|arm64)");
   c->add_option("--cache-dir", args->cache_dir, "index cache directory (default $XDG_CACHE_HOME/dlvidx)");
   c->add_flag("--json", args->json, "print the summary as JSON on stdout");

@@ -68,7 +68,7 @@ Answer answer(const index::IndexView& v, const std::string& q) {
 void setup_lookup(CLI::App& app) {
   auto args = std::make_shared<LookupArgs>();
   auto* c = app.add_subcommand("lookup", "Print the addresses dlv would pick for FILE:LINE");
-  c->add_option("BINARY", args->binary, "Go executable")->required()->check(CLI::ExistingFile);
+  c->add_option("BINARY", args->binary, "Go executable")->required();
   c->add_option("LOCATION", args->queries, "FILE:LINE (FILE: full path or unique suffix); - reads them from stdin")
       ->required();
   c->add_option("--arch", args->arch, "slice of a universal Mach-O binary (amd64|arm64)");
@@ -84,6 +84,8 @@ void setup_lookup(CLI::App& app) {
     o.cache_dir = args->cache_dir;
     index::BuildReport report;
     index::IndexHandle h = index::open_index(args->binary, o, &report);
+    // A refused (stale, corrupt, foreign) index and what was done about it.
+    for (const auto& n : report.notes) fmt::print(stderr, "dlvidx: note: {}\n", n);
     if (args->queries == std::vector<std::string>{"-"}) {
       args->queries.clear();
       for (std::string l; std::getline(std::cin, l);)

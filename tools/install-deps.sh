@@ -56,6 +56,7 @@ bookworm_pkgs=(
   libspdlog-dev libfmt-dev libcli11-dev
   python3 gnuplot-nox procps file binutils
   golang-etcd-server-dev
+  clang-14 libclang-rt-14-dev llvm-14
 )
 backports_pkgs=(
   libboost1.83-dev libboost-json1.83-dev catch2 golang-1.22-go

@@ -2,8 +2,11 @@
 # One entry point for a fresh Debian bookworm machine (run as root so it can
 # install packages; as another user it checks they are there):
 #   bash tools/setup.sh demo    install, build, run the main job on the bundled example
-#   bash tools/setup.sh test    install, build, run the whole test suite, then the quick benchmark
-# PRESET=asan selects the sanitizer build (default: release).
+#   bash tools/setup.sh test    install, build, run the whole test suite (release build, then
+#                               again under ASan + UBSan), the fuzz targets for a bounded time,
+#                               write build/reliability.md, then the quick benchmark
+# PRESET=asan selects the sanitizer build for `demo` (default: release).
+# FUZZ_SECONDS sets each fuzz target's time in `test` (default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-}
@@ -25,7 +28,29 @@ build=build/$preset
 if [[ $what == demo ]]; then
   exec python3 tools/demo.py --dlvidx "$build/tools/dlvidx" --oracles "$build/tests/oracle" --dlv "$(command -v dlv)"
 fi
-ctest --preset "$preset" -j "$(nproc)"
+# The whole suite, release build. Every stage runs even if one before failed;
+# the exit status says whether all passed.
+failed=()
+stage() {  # stage NAME COMMAND...
+  local t0=$SECONDS
+  echo "=== setup: $1" >&2
+  if "${@:2}"; then echo "=== setup: $1 passed ($((SECONDS - t0)) s)" >&2
+  else echo "=== setup: $1 FAILED ($((SECONDS - t0)) s)" >&2; failed+=("$1"); fi
+}
+rm -rf build/release/reliability build/asan/reliability build/fuzz/reliability
+stage "tests (release)" ctest --preset release -j "$(nproc)" --output-log build/release/ctest.log
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+stage "build (asan)" sh -c 'cmake --preset asan >/dev/null && cmake --build --preset asan'
+stage "tests (asan)" ctest --preset asan -j "$(nproc)" --output-log build/asan/ctest.log
+# libFuzzer targets (clang-14), each for FUZZ_SECONDS after replaying its corpus.
+stage "build (fuzz)" sh -c 'cmake --preset fuzz >/dev/null -DDLVIDX_FUZZ_SECONDS='"${FUZZ_SECONDS:-60}"' && cmake --build --preset fuzz --target fuzz_all'
+stage "fuzz" ctest --preset fuzz -j "$(nproc)" --output-log build/fuzz/ctest.log
+# docs/reliability.md, from what the runs above recorded.
+stage "reliability report" python3 tests/reliability/report.py build/release/reliability build/asan/reliability \
+  build/fuzz/reliability --ctest "release=build/release/ctest.log" --ctest "ASan + UBSan=build/asan/ctest.log" \
+  --ctest "fuzz=build/fuzz/ctest.log" --out build/reliability.md
 # Then the quick benchmark: prints its table into the log, fails only on a
 # clear regression (bench/bench.py: regressions()).
-bench/run --quick --out "$build/bench-quick"
+stage "quick benchmark" bench/run --quick --out "$build/bench-quick"
+if ((${#failed[@]})); then echo "setup: FAILED: ${failed[*]}" >&2; exit 1; fi
+echo "setup: all passed" >&2

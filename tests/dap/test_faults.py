@@ -673,7 +673,8 @@ def run_leaks(s):
 
 def run_security(s):
     binary = s.binary(ts.BIN_127)
-    row = s.row("Security", "what dlv inherits, where things listen", "as listed")
+    row = s.row("Security", "the dlv child's file descriptors and listen address",
+                "stdin /dev/null, stdout/stderr its own pipes, no descriptor of the shim; --listen=127.0.0.1:0")
     # 1. dlv inherits no descriptor of the shim beyond stdin/stdout/stderr.
     out = Outcome()
     proc, c = s.start()
@@ -700,6 +701,8 @@ def run_security(s):
     s.record(row, out, "dlv inherits only /dev/null, its own pipes; listens on 127.0.0.1:0")
 
     # 2. The default listener is loopback; another address gets a warning.
+    row = s.row("Security", "the shim's listen address: default, 0.0.0.0, localhost, [::1]",
+                "loopback unless --listen names another address, which is logged as a warning")
     for listen, want_warn in ((None, False), ("0.0.0.0:0", True), ("localhost:0", False), ("[::1]:0", False)):
         out = Outcome()
         argv = [s.args.dlvidx, "dap", "--dlv", s.args.dlv, "--log-dest=3"] + ([f"--listen={listen}"] if listen else [])

@@ -5,6 +5,10 @@
   run.py [common options] delve NAME ...   dlvidx lookup == dlv (compare_with_dlv.py)
   run.py [common options] errors           bad binaries: one-line errors, no crash
   run.py [common options] store            shared memory / cache file lifecycle
+  run.py [common options] hostile-binaries [truncated|mutated]  cut/corrupt ELF, Mach-O, universal files, zip bombs
+  run.py [common options] hostile-indexes [file|shm|race]  corrupt cache files and shared memory, racing builders
+  run.py [common options] security         store permissions, symlinks, FIFOs, other users' indexes
+  (the last three: tests/integration/hostile.py; reliability records in $DLVIDX_RELIABILITY_DIR)
 
 NAME is a corpus name (tests/corpus/corpus.py); binaries are built on first
 use and cached under the user's cache directory. Every test uses a private
@@ -337,7 +341,8 @@ def main():
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--oracles", required=True)
     ap.add_argument("--dlv", default="dlv")
-    ap.add_argument("test", choices=["rows", "delve", "errors", "store", "fat", "install", "doctor"])
+    ap.add_argument("test", choices=["rows", "delve", "errors", "store", "fat", "install", "doctor",
+                                     "hostile-binaries", "hostile-indexes", "security"])
     ap.add_argument("name", nargs="?")
     args, extra = ap.parse_known_args()
     if args.test == "rows":
@@ -352,6 +357,16 @@ def main():
         test_install(args)
     elif args.test == "doctor":
         test_doctor(args)
+    elif args.test in ("hostile-binaries", "hostile-indexes", "security"):
+        sys.path.insert(0, HERE)
+        import hostile
+        if args.test == "hostile-binaries":
+            ok = hostile.test_hostile_binaries(args, lambda n: corpus(args, n), args.name or "all")
+        elif args.test == "hostile-indexes":
+            ok = hostile.test_hostile_indexes(args, lambda n: corpus(args, n), args.name or "all")
+        else:
+            ok = hostile.test_security(args, lambda n: corpus(args, n))
+        sys.exit(0 if ok else 1)
     else:
         test_store(args)
 
