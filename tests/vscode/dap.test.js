@@ -37,11 +37,11 @@ const ADAPTERS = [
 
 const SRC = fs.readFileSync(MAIN_GO, 'utf8').split('\n');
 
-/** 1-based number of the one line whose trimmed text equals `text`. */
-function lineOf(text) {
+/** 1-based number of the one line of `src` (main.go's by default) whose trimmed text equals `text`. */
+function lineOf(text, src = SRC, name = 'main.go') {
   const hits = [];
-  SRC.forEach((l, i) => { if (l.trim() === text) hits.push(i + 1); });
-  assert.equal(hits.length, 1, `expected exactly one line '${text}' in main.go, got ${hits}`);
+  src.forEach((l, i) => { if (l.trim() === text) hits.push(i + 1); });
+  assert.equal(hits.length, 1, `expected exactly one line '${text}' in ${name}, got ${hits}`);
   return hits[0];
 }
 
@@ -65,15 +65,9 @@ L.commentNext = nextCodeLine(L.comment);
 // spin.go: `example spin` calls tick every millisecond until killed.
 const SPIN_GO = path.resolve(EXAMPLE_DIR, 'spin.go');
 const SPIN_SRC = fs.readFileSync(SPIN_GO, 'utf8').split('\n');
-function spinLine(text) {
-  const hits = [];
-  SPIN_SRC.forEach((l, i) => { if (l.trim() === text) hits.push(i + 1); });
-  assert.equal(hits.length, 1, `expected exactly one line '${text}' in spin.go, got ${hits}`);
-  return hits[0];
-}
 const S = {
-  tick: spinLine('doubled := i * 2'),
-  sleep: spinLine('time.Sleep(time.Millisecond)'),
+  tick: lineOf('doubled := i * 2', SPIN_SRC, 'spin.go'),
+  sleep: lineOf('time.Sleep(time.Millisecond)', SPIN_SRC, 'spin.go'),
 };
 
 let PROGRAM;
