@@ -473,6 +473,30 @@ def reap_zombies(pids):
 # Starting and stopping adapters.
 
 
+def adapter_env(go="/usr/lib/go-1.27/bin/go"):
+    """The environment adapters run in: `go` (for launch debug/test) first on
+    PATH, no toolchain downloads, no module proxy."""
+    return dict(os.environ, PATH=os.path.dirname(go) + os.pathsep + os.environ.get("PATH", ""),
+                GOTOOLCHAIN="local", GOFLAGS="", GOPROXY="off")
+
+
+class Corpus:
+    """Paths of test corpus binaries (tests/corpus/corpus.py builds and
+    caches them), asked once each."""
+
+    def __init__(self, corpus_py):
+        self.corpus_py = corpus_py
+        self._bins = {}
+
+    def path(self, name, timeout=900):
+        if name not in self._bins:
+            out = run_own([sys.executable, self.corpus_py, "path", name], timeout=timeout)
+            if out.returncode != 0:
+                raise RuntimeError(f"corpus build of {name} failed:\n{out.stderr}")
+            self._bins[name] = out.stdout.strip()
+        return self._bins[name]
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -71,18 +71,12 @@ class Suite:
     def __init__(self, args):
         self.args = args
         self.rows = []
-        self.env = dict(os.environ, PATH="/usr/lib/go-1.27/bin:" + os.environ.get("PATH", ""),
-                        GOTOOLCHAIN="local", GOFLAGS="", GOPROXY="off")
+        self.env = dc.adapter_env()
         self.cwd = tempfile.mkdtemp(prefix="dap-faults-cwd-")
-        self.bins = {}
+        self.corpus = dc.Corpus(args.corpus)
 
     def binary(self, name):
-        if name not in self.bins:
-            out = dc.run_own([sys.executable, self.args.corpus, "path", name], timeout=900)
-            if out.returncode != 0:
-                raise RuntimeError(f"corpus build of {name} failed:\n{out.stderr}")
-            self.bins[name] = out.stdout.strip()
-        return self.bins[name]
+        return self.corpus.path(name)
 
     def row(self, area, case, result):
         r = Row(area, case, result)

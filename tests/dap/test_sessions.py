@@ -903,25 +903,14 @@ class Runner:
         self.args = args
         self.results = Results()
         self.lines = Lines()
-        self._bins = {}
+        self.corpus = dc.Corpus(args.corpus)
         self.live_procs = set()
         self.adapter_cwd = tempfile.mkdtemp(prefix="dap-test-cwd-")
-        env = dict(os.environ)
-        godir = os.path.dirname(args.go)
-        env["PATH"] = godir + os.pathsep + env.get("PATH", "")
-        env["GOTOOLCHAIN"] = "local"
-        env["GOFLAGS"] = ""
-        env["GOPROXY"] = "off"
-        self.adapter_env = env
+        self.adapter_env = dc.adapter_env(args.go)
         self._dlv_lines_cache = {}
 
     def binary(self, name):
-        if name not in self._bins:
-            out = dc.run_own([sys.executable, self.args.corpus, "path", name], timeout=600)
-            if out.returncode != 0:
-                raise RuntimeError(f"corpus build of {name} failed:\n{out.stderr}")
-            self._bins[name] = out.stdout.strip()
-        return self._bins[name]
+        return self.corpus.path(name, timeout=600)
 
     def dlv_verified_lines(self, path, a, b):
         """Lines in [a, b] of path on which plain dlv verifies a breakpoint
