@@ -48,9 +48,12 @@ void Session::start_dlv() {
     return;
   }
   log_->info("started {} (pid {})", opts_.dlv, dlv_->pid());
-  auto self = shared_from_this();
+  // dlv_ owns this callback: a strong reference here would be a cycle.
+  std::weak_ptr<Session> weak = weak_from_this();
   dlv_->start(
-      [this, self](const std::string& host, uint16_t port, const std::string& error) {
+      [this, weak](const std::string& host, uint16_t port, const std::string& error) {
+        auto self = weak.lock();
+        if (!self) return;
         if (!error.empty()) return on_dlv_gone(error);
         boost::system::error_code ec;
         dlv_sock_.connect({asio::ip::make_address(host, ec), port}, ec);
@@ -440,6 +443,13 @@ void Session::finish() {
   boost::system::error_code ec;
   client_.close(ec);
   dlv_sock_.close(ec);
+  // Drop what still holds the session: replies dlv will never send, queued
+  // re-arms, pending timers.
+  replies_.clear();
+  rearm_queue_.clear();
+  held_.clear();
+  if (watchdog_) watchdog_->cancel();
+  if (index_wait_timer_) index_wait_timer_->cancel();
   io_.stop();
 }
 

@@ -28,8 +28,10 @@ import time
 import zlib
 
 TIMEOUT = 20.0  # seconds per dlvidx run
-SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:",
-                   "==ERROR", "Segmentation fault", "terminate called")
+# A crash: a signal, or a sanitizer's report (ASan exits 1 by default, so the text decides). A leak
+# (LeakSanitizer, at exit) is counted apart.
+CRASH_MARKS = ("AddressSanitizer", "UndefinedBehaviorSanitizer", "runtime error:", "Segmentation fault",
+               "terminate called")
 MiB = 1 << 20
 
 # ---------------------------------------------------------------------------
@@ -42,19 +44,20 @@ class Result:
 
     @property
     def crashed(self):
-        return not self.timed_out and (self.rc < 0 or any(m in self.err for m in SANITIZER_MARKS))
+        return not self.timed_out and (self.rc < 0 or any(m in self.err for m in CRASH_MARKS))
 
     @property
     def leaked(self):
         return "LeakSanitizer" in self.err
 
 
-def run(argv, timeout=TIMEOUT, stdin=None, env=None, preexec=None):
-    """Runs argv; returns Result with the child's own peak RSS (wait4)."""
+def run(argv, timeout=TIMEOUT, stdin=None, env=None, user=None):
+    """Runs argv (as `user`, a uid, if given); returns Result with the child's own peak RSS (wait4)."""
+    as_user = dict(user=user, group=user, extra_groups=[]) if user is not None else {}
     with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
         t0 = time.monotonic()
         p = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                             stdout=fo, stderr=fe, env=env, start_new_session=True, preexec_fn=preexec)
+                             stdout=fo, stderr=fe, env=env, start_new_session=True, **as_user)
         box = {}
 
         def reap():
@@ -85,23 +88,24 @@ def run(argv, timeout=TIMEOUT, stdin=None, env=None, preexec=None):
                       ru.ru_maxrss, timed_out)
 
 
-def shm_objects():
-    return set(glob.glob(f"/dev/shm/dlvidx-{os.geteuid()}-*"))
-
-
 class Scratch:
-    """A private temp dir and index cache; removes the shared memory objects it made."""
+    """A private temp dir and index cache. On exit it removes the shared memory objects of the indexes
+    it made, and only those (tests running at the same time keep theirs): the keys of every cache file
+    under its dir, and those registered in `keys`."""
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="dlvidx-hostile-")
         self.cache = os.path.join(self.dir, "cache")
-        self.before = shm_objects()
+        self.keys = set()
         return self
 
     def __exit__(self, *exc):
-        for p in shm_objects() - self.before:
+        keys = set(self.keys)
+        for root, dirs, files in os.walk(self.dir):
+            keys.update(f[:-4] for f in files if f.endswith(".idx") and len(f) == 20)
+        for k in keys:
             try:
-                os.unlink(p)
+                os.unlink(f"/dev/shm/dlvidx-{os.geteuid()}-{k}")
             except OSError:
                 pass
         for root, dirs, files in os.walk(self.dir):  # chowned/chmod'ed leftovers
@@ -199,12 +203,6 @@ def report(suite, rows):
 
 SHT_NOBITS = 8
 SHF_COMPRESSED = 0x800
-
-
-def put(data, off, fmt, *values):
-    b = bytearray(data)
-    struct.pack_into(fmt, b, off, *values)
-    return bytes(b)
 
 
 def P(data, *patches, append=b""):
@@ -321,7 +319,7 @@ def bomb(n_bytes):
 # A. Hostile binaries.
 
 
-def truncation_offsets(size, structure, seed, n_structure=150, n_random=30):
+def truncation_offsets(size, structure, seed, n_structure=120, n_random=24):
     """1..64; structure boundaries and one byte past them (every header field, load command, section
     header, section start/middle/end; evenly sampled down to n_structure); random offsets; all < size."""
     offs = set(range(1, 65))
@@ -857,6 +855,7 @@ class IndexWorld:
             sys.exit(f"build failed: {r.err}")
         j = json.loads(r.out)
         self.key = j["key"]
+        scratch.keys.add(self.key)
         self.file = os.path.join(self.cache, self.key + ".idx")
         self.shm = f"/dev/shm/{j['location']}"
         self.good = open(self.file, "rb").read()
@@ -989,10 +988,13 @@ def index_case(world, row, label, corrupt_file=None, corrupt_shm=None, harmless_
         answers = None
     refused = any(w in n for n in notes for w in NOTE_WORDS)
     same = answers == world.answers
-    restored = os.path.exists(world.file) and open(world.file, "rb").read() == world.good and world.shm_good()
+    file_ok = os.path.isfile(world.file) and open(world.file, "rb").read() == world.good
+    shm_ok = world.shm_good()
+    restored = file_ok and shm_ok
     ok = same and restored and (refused or harmless_ok)
     why = (f"{'build, then ' if via_build else ''}lookup exit {r.rc}, answers {'equal' if same else 'DIFFER'}, "
-           f"index {'restored' if restored else 'NOT restored'}, notes: {notes[:2] or 'none'}")
+           f"index {'restored' if restored else 'NOT restored'} (file {'good' if file_ok else 'BAD'}, shared memory "
+           f"{'good' if shm_ok else 'BAD' if os.path.exists(world.shm) else 'MISSING'}), notes: {notes[:2] or 'none'}")
     row.add(ok, label, why, results)
     return refused
 
@@ -1037,10 +1039,14 @@ def test_hostile_indexes(args, corpus, part):
                         row.hangs += r2.hangs
                         row.leaks += r2.leaks
                         row.failures += r2.failures
+                        row.peak_kb = max(row.peak_kb, r2.peak_kb)
+                        if r2.samples and len(row.samples) < 3 and row.cases % 29 == 1:
+                            row.samples += r2.samples
 
             ts = [threading.Thread(target=worker, args=(w,)) for w in worlds]
             [t.start() for t in ts]
             [t.join() for t in ts]
+            row.result_suffix = "; 1 case in 4 through `dlvidx build --reuse` (then lookup), the rest `dlvidx lookup`"
 
         if part in ("file", "all"):
             pts = trunc_points(good, 11)
@@ -1048,6 +1054,7 @@ def test_hostile_indexes(args, corpus, part):
                             "start/middle/end, random)")
             parallel(row, [(f"file cut at {p}", lambda w, p=p: dict(corrupt_file=w.good[:p])) for p in pts])
             row.result = "refused (note: corrupt, removed), rebuilt byte-identical; lookup answers unchanged"
+            row.result += getattr(row, "result_suffix", "")
             rows.append(row)
 
             flips = flip_positions(good, 200, 12)
@@ -1062,6 +1069,7 @@ def test_hostile_indexes(args, corpus, part):
             parallel(row, [(f"file bit {b}.{bit}", lambda w, b=b, bit=bit: flipped(w, b, bit)) for b, bit in flips])
             row.result = ("refused: the XXH3 checksum covers the header and every table (ready/creator_pid must be "
                           "0 in a file); rebuilt byte-identical; lookup answers unchanged")
+            row.result += getattr(row, "result_suffix", "")
             rows.append(row)
 
             row = Row(area, "cache file of another format version, or of another binary under this key")
@@ -1076,6 +1084,7 @@ def test_hostile_indexes(args, corpus, part):
             jobs.append(("header only, magic and version right", lambda w: dict(corrupt_file=w.good[:HEADER])))
             parallel(row, jobs)
             row.result = "refused ('format version N' / 'belongs to another binary' / corrupt), rebuilt; answers unchanged"
+            row.result += getattr(row, "result_suffix", "")
             rows.append(row)
 
         if part in ("shm", "all"):
@@ -1083,6 +1092,7 @@ def test_hostile_indexes(args, corpus, part):
             row = Row(area, f"shared memory object truncated at {len(pts)} offsets")
             parallel(row, [(f"shm cut at {p}", lambda w, p=p: dict(corrupt_shm=w.good[:p])) for p in pts])
             row.result = "refused (note, removed), republished from the cache file; answers unchanged"
+            row.result += getattr(row, "result_suffix", "")
             rows.append(row)
 
             flips = flip_positions(good, 200, 22)
@@ -1098,6 +1108,7 @@ def test_hostile_indexes(args, corpus, part):
             row.result = ("refused: checksum verified on every open of shared memory too (ready must be 0/1; "
                           "creator_pid, read only while incomplete, is the one field a flip cannot change answers "
                           "through); republished from the file; answers unchanged")
+            row.result += getattr(row, "result_suffix", "")
             rows.append(row)
 
             row = Row(area, "shared memory object of another format version, of another binary, empty")
@@ -1112,6 +1123,7 @@ def test_hostile_indexes(args, corpus, part):
                                                             dead_pid()))))
             parallel(row, jobs)
             row.result = "refused (note), republished from the cache file; answers unchanged"
+            row.result += getattr(row, "result_suffix", "")
             rows.append(row)
 
         if part in ("race", "all"):
@@ -1147,6 +1159,7 @@ def test_hostile_indexes(args, corpus, part):
                                             f"{' | '.join(r.err.strip()[:200] for r in res if r.err.strip())}", res + [reuse])
             row.result = ("all exit 0; exactly one cache file (byte-identical to a lone build), no temp files, "
                           "a valid shared memory object; lookups during the race answer the same")
+            row.result += getattr(row, "result_suffix", "")
             rows.append(row)
     print(f"hostile indexes ({part}): {time.monotonic() - t0:.1f} s")
     return report("hostile-indexes" if part == "all" else f"hostile-indexes-{part}", rows)
@@ -1217,7 +1230,7 @@ def test_security(args, corpus):
 
         # Existing cache dirs the store must not use (nor chmod).
         w.reset()
-        row = Row(area, "an existing cache dir that other users can write (0777, 0757) is neither used nor chmod'ed; "
+        row = Row(area, "an existing cache dir that other users can write (0777, 0757, 1777) is neither used nor chmod'ed; "
                         "the index still works from shared memory")
         with Guard(row):
             for m in (0o777, 0o757, 0o1777):
@@ -1400,13 +1413,8 @@ def squatted_shm(args, s, w, nobody):
             f.write(w.good)
         os.chmod(name, 0o600)
 
-        def as_nobody():
-            os.setgid(nobody)
-            os.setgroups([])
-            os.setuid(nobody)
-
         r = run([dlvidx_copy, "lookup", "--json", "--cache-dir", cache, binary, "-"], stdin=w.queries,
-                preexec=as_nobody, env=dict(os.environ, HOME=d))
+                user=nobody, env=dict(os.environ, HOME=d))
         try:
             answers = json.loads(r.out)
         except ValueError:

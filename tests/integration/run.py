@@ -27,21 +27,27 @@ def corpus(args, name):
     return out.stdout.strip()
 
 
-def shm_objects():
-    return set(glob.glob(f"/dev/shm/dlvidx-{os.geteuid()}-*"))
-
-
 class Cache:
-    """A private index cache dir; removes the shared memory it created."""
+    """A private index cache dir. On exit it removes the shared memory objects of the indexes in it,
+    and only those: tests running at the same time keep theirs. forget(binary) adds a binary indexed
+    elsewhere (e.g. by compare_with_dlv.py, with its own cache dir)."""
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="dlvidx-test-")
-        self.before = shm_objects()
+        self.binaries = []
         return self
 
+    def forget(self, dlvidx_path, binary):
+        self.binaries.append((dlvidx_path, binary))
+
     def __exit__(self, *exc):
-        for p in shm_objects() - self.before:
-            os.unlink(p)
+        for exe, binary in self.binaries:  # (opens the published index: its key, into self.dir)
+            subprocess.run([exe, "build", "--reuse", "--json", "--cache-dir", self.dir, binary], capture_output=True)
+        keys = {f[:-4] for f in os.listdir(self.dir) if f.endswith(".idx")} if os.path.isdir(self.dir) else set()
+        for k in keys:
+            p = f"/dev/shm/dlvidx-{os.geteuid()}-{k}"
+            if os.path.exists(p):
+                os.unlink(p)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -77,8 +83,10 @@ def test_delve(args, extra):
     cmd = [sys.executable, os.path.join(HERE, "..", "oracle", "compare_with_dlv.py"),
            "--dlvidx", args.dlvidx, "--rows", os.path.join(args.oracles, "rows"),
            "--dlvoracle", os.path.join(args.oracles, "dlvoracle"), "--dlv", args.dlv] + dlv_args + extra + [binary]
-    with Cache():
-        sys.exit(subprocess.run(cmd).returncode)
+    with Cache() as cache:
+        cache.forget(args.dlvidx, binary)
+        rc = subprocess.run(cmd).returncode
+    sys.exit(rc)
 
 
 def expect_error(args, cache, path, want, label):
@@ -182,9 +190,10 @@ def test_store(args):
         r4 = json.loads(dlvidx(args, "build", "--reuse", "--json", bin_path, cache=cache).stdout)
         check(r4["built"] and any("checksum" in n for n in r4["notes"]), "a corrupt cache file is detected and rebuilt")
         # Two builders racing on one binary leave one valid index.
-        for p in shm_objects() - cache.before:
-            os.unlink(p)
         for f in glob.glob(os.path.join(cache.dir, "*.idx")):
+            p = f"/dev/shm/dlvidx-{os.geteuid()}-{os.path.basename(f)[:-4]}"
+            if os.path.exists(p):
+                os.unlink(p)
             os.unlink(f)
         res = []
         ts = [threading.Thread(target=lambda: res.append(dlvidx(args, "build", bin_path, cache=cache, check=False)))

@@ -60,7 +60,7 @@ std::vector<uint64_t> pcs_of(const Location& l) {
 // 8-aligned copy of an image.
 struct Aligned {
   explicit Aligned(const std::vector<uint8_t>& img) : words((img.size() + 7) / 8) {
-    std::memcpy(words.data(), img.data(), img.size());
+    if (!img.empty()) std::memcpy(words.data(), img.data(), img.size());
     bytes = Bytes(reinterpret_cast<const uint8_t*>(words.data()), img.size());
   }
   std::vector<uint64_t> words;
