@@ -1,5 +1,7 @@
 #include "dap-shim/protocol.h"
 
+#include <cmath>
+
 namespace dlvidx::dap {
 
 std::optional<json::value> parse_json(std::string_view body, std::string* error, bool* valid_utf8) {
@@ -53,8 +55,11 @@ std::optional<int64_t> get_int(const json::object& o, std::string_view key) {
   if (!v) return std::nullopt;
   if (v->is_int64()) return v->as_int64();
   if (v->is_uint64() && v->as_uint64() <= INT64_MAX) return static_cast<int64_t>(v->as_uint64());
-  if (v->is_double() && v->as_double() == static_cast<double>(static_cast<int64_t>(v->as_double())))
-    return static_cast<int64_t>(v->as_double());
+  if (v->is_double()) {
+    // Only whole numbers in int64's range (1e999 parses as inf; NaN fails both).
+    double d = v->as_double();
+    if (d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d)) return static_cast<int64_t>(d);
+  }
   return std::nullopt;
 }
 std::optional<bool> get_bool(const json::object& o, std::string_view key) {

@@ -242,6 +242,9 @@ def hostile_cases(main_go):
         ("arguments", "setBreakpoints: lines holds strings", "launched", frame(sb({"source": src, "lines": ["a"]})), 9001),
         ("arguments", "setBreakpoints: line -1, 0, 2^63-1, 1e300", "launched",
          frame(sb({"source": src, "breakpoints": [{"line": -1}, {"line": 0}, {"line": 2 ** 63 - 1}, {"line": 1e300}]})), 9001),
+        ("arguments", "setBreakpoints: line 1e999, -1e999 (infinite as doubles), 1.5", "launched",
+         frame(sb({"source": src, "breakpoints": []})[:-4].encode()
+               + b'[{"line":1e999},{"line":-1e999},{"line":1.5}]}}'), 9001),
         ("arguments", "setBreakpoints: no arguments", "launched", frame(req("setBreakpoints")), 9001),
         ("arguments", "setBreakpoints: arguments null", "launched", frame(req("setBreakpoints", None) [:-1] + ',"arguments":null}'), 9001),
         ("arguments", "setBreakpoints: path is a number", "launched",
