@@ -24,6 +24,7 @@ bool line_pc_less(const Occurrence& a, const Occurrence& b) {
 
 // Everything shared by the workers, computed once and then only read.
 struct Shared {
+  explicit Shared(const DwarfModel& model) : m(model) {}
   const DwarfModel& m;
   std::vector<std::string> files;                 // Delve's bi.Sources
   std::vector<uint32_t> order;                    // functions sorted by entry (PCToFunc order)
