@@ -13,9 +13,11 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "dap-shim/dlv_process.h"
 #include "dap-shim/session.h"
+#include "preload/error.h"
 #include "tools/commands.h"
 
 namespace dlvidx::cli {
@@ -74,6 +76,14 @@ std::pair<std::string, uint16_t> host_port(const std::string& addr) {
   return {host, static_cast<uint16_t>(port)};
 }
 
+// A numeric address (dlv's flags take host:port; "localhost" is mapped above).
+asio::ip::address parse_host(const std::string& host, const std::string& flag) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) fail("{}: host {:?} is not a numeric address (use 127.0.0.1, ::1 or localhost)", flag, host);
+  return addr;
+}
+
 template <typename S>
 Socket generic(asio::io_context& io, S& s) {
   auto proto = s.local_endpoint().protocol();
@@ -103,6 +113,49 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
   }
 
   asio::io_context io;
+  // The client's end first, so that a port in use or a client that is not
+  // there is one clear line and no dlv is started for nothing.
+  std::optional<asio::ip::tcp::acceptor> tcp;
+  std::optional<asio::local::stream_protocol::acceptor> unix_acc;
+  std::optional<Socket> dialed;
+  std::string shown;
+  if (!a.client_addr.empty()) {
+    // console: integratedTerminal -- the editor listens and we dial in.
+    boost::system::error_code ec;
+    if (a.client_addr.starts_with("unix:")) {
+      asio::local::stream_protocol::socket s(io);
+      if (!s.connect(a.client_addr.substr(5), ec)) dialed.emplace(generic(io, s));
+    } else {
+      auto [host, port] = host_port(a.client_addr);
+      asio::ip::tcp::socket s(io);
+      if (!s.connect({parse_host(host, "--client-addr " + a.client_addr), port}, ec)) dialed.emplace(generic(io, s));
+    }
+    if (ec) fail("--client-addr {}: cannot connect: {}", a.client_addr, ec.message());
+  } else if (a.listen.starts_with("unix:")) {
+    shown = a.listen.substr(5);
+    ::unlink(shown.c_str());
+    boost::system::error_code ec;
+    unix_acc.emplace(io);
+    if (!unix_acc->open(asio::local::stream_protocol(), ec) &&
+        !unix_acc->bind(asio::local::stream_protocol::endpoint(shown), ec))
+      unix_acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) fail("--listen {}: cannot listen: {}", a.listen, ec.message());
+  } else {
+    auto [host, port] = host_port(a.listen);
+    auto addr = parse_host(host, "--listen " + a.listen);
+    if (!addr.is_loopback()) log->warn("listening on {}, beyond loopback: connections are not authenticated", host);
+    asio::ip::tcp::endpoint want(addr, port);
+    boost::system::error_code ec;
+    tcp.emplace(io);
+    if (!tcp->open(want.protocol(), ec) && !tcp->set_option(asio::socket_base::reuse_address(true), ec) &&
+        !tcp->bind(want, ec))
+      tcp->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) fail("--listen {}: cannot listen: {}", a.listen, ec.message());
+    auto ep = tcp->local_endpoint();
+    shown = ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
+                                 : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+  }
+
   // dlv starts now, while the editor connects.
   auto session = std::make_shared<dap::Session>(io, opts, log);
   session->start_dlv();
@@ -114,48 +167,25 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
   });
   auto begin = [&](Socket s) { session->attach_client(std::move(s)); };
 
-  std::optional<asio::ip::tcp::acceptor> tcp;
-  std::optional<asio::local::stream_protocol::acceptor> unix_acc;
-  if (!a.client_addr.empty()) {
-    // console: integratedTerminal -- the editor listens and we dial in.
-    if (a.client_addr.starts_with("unix:")) {
-      asio::local::stream_protocol::socket s(io);
-      s.connect(a.client_addr.substr(5));
-      begin(generic(io, s));
-    } else {
-      auto [host, port] = host_port(a.client_addr);
-      asio::ip::tcp::socket s(io);
-      s.connect({asio::ip::make_address(host), port});
-      begin(generic(io, s));
-    }
-  } else if (a.listen.starts_with("unix:")) {
-    std::string path = a.listen.substr(5);
-    ::unlink(path.c_str());
-    unix_acc.emplace(io, asio::local::stream_protocol::endpoint(path));
-    std::string line = fmt::format("DAP server listening at: {}\n", path);
-    std::fputs(line.c_str(), dest ? dest : stdout);
-    std::fflush(dest ? dest : stdout);
-    unix_acc->async_accept([&](boost::system::error_code ec, asio::local::stream_protocol::socket s) {
-      unix_acc->close();
-      if (ec) return io.stop();
-      begin(generic(io, s));
-    });
+  if (dialed) {
+    begin(std::move(*dialed));
   } else {
-    auto [host, port] = host_port(a.listen);
-    auto addr = asio::ip::make_address(host);
-    if (!addr.is_loopback()) log->warn("listening on {}, beyond loopback: connections are not authenticated", host);
-    tcp.emplace(io, asio::ip::tcp::endpoint(addr, port));
-    auto ep = tcp->local_endpoint();
-    std::string shown = ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
-                                             : fmt::format("{}:{}", ep.address().to_string(), ep.port());
     std::string line = fmt::format("DAP server listening at: {}\n", shown);
     std::fputs(line.c_str(), dest ? dest : stdout);
     std::fflush(dest ? dest : stdout);
-    tcp->async_accept([&](boost::system::error_code ec, asio::ip::tcp::socket s) {
-      tcp->close();  // one session, as dlv
-      if (ec) return io.stop();
-      begin(generic(io, s));
-    });
+    if (unix_acc) {
+      unix_acc->async_accept([&](boost::system::error_code ec, asio::local::stream_protocol::socket s) {
+        unix_acc->close();
+        if (ec) return io.stop();
+        begin(generic(io, s));
+      });
+    } else {
+      tcp->async_accept([&](boost::system::error_code ec, asio::ip::tcp::socket s) {
+        tcp->close();  // one session, as dlv
+        if (ec) return io.stop();
+        begin(generic(io, s));
+      });
+    }
   }
   io.run();
   return session->exit_code();

@@ -20,6 +20,7 @@ void setup_rows(CLI::App& app) {
   c->add_flag("--units", *units,
               "instead, one line per compile unit: offset, line program bytes, files (what dlv scans per lookup)");
   c->group("Diagnostics");
+  c->footer("Example:\n  dlvidx rows ./server | head        per compile unit a CU line, then its rows: address, line, flags, file");
   c->add_option("BINARY", *binary, "Go executable")->required()->check(CLI::ExistingFile);
   c->add_option("--arch", *arch, "slice of a universal Mach-O binary (amd64|arm64)");
   c->callback([binary, arch, units] {

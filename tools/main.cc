@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
       "  dlvidx build ./server                 index a binary (cached per binary identity)\n"
       "  dlvidx lookup ./server main.go:42     the addresses dlv would pick for main.go:42\n"
       "  dlvidx preload ./server               prefault the binary's DWARF pages\n"
-      "  dlvidx dap --listen=127.0.0.1:4711    a drop-in for `dlv dap` (see dlvidx dap --help)");
+      "  dlvidx dap --listen=127.0.0.1:4711    a drop-in for `dlv dap` (see dlvidx dap --help)\n"
+      "  dlvidx doctor ./server                check dlv, the binary and its index; how to fix each problem");
   dlvidx::cli::setup_build(app);
   dlvidx::cli::setup_lookup(app);
   dlvidx::cli::setup_preload(app);

@@ -52,5 +52,13 @@ stage "reliability report" python3 tests/reliability/report.py build/release/rel
 # Then the quick benchmark: prints its table into the log, fails only on a
 # clear regression (bench/bench.py: regressions()).
 stage "quick benchmark" bench/run --quick --out "$build/bench-quick"
-if ((${#failed[@]})); then echo "setup: FAILED: ${failed[*]}" >&2; exit 1; fi
+if ((${#failed[@]})); then
+  # The failed checks themselves, last, where a cut log still shows them.
+  for log in build/release/ctest.log build/asan/ctest.log build/fuzz/ctest.log; do
+    [[ -f $log ]] || continue
+    grep -E '^(FAIL|[0-9]+/[0-9]+ Test +#[0-9]+: .*(Failed|Timeout|Exception))' "$log" | cut -c1-400 | head -60 |
+      sed "s|^|setup: $log: |" >&2 || true
+  done
+  echo "setup: FAILED: ${failed[*]}" >&2; exit 1
+fi
 echo "setup: all passed" >&2

@@ -38,6 +38,23 @@ DEFAULT_TIMEOUT = 30.0
 LISTENING_PREFIX = "DAP server listening at:"
 
 
+def _standard_fds_open():
+    """A test run with stdin (or stdout/stderr) closed would hand out fds 0-2
+    to its own pipes, and the adapters' fd 3 would not be what vscode-go
+    gives them: put /dev/null there first."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            n = os.open("/dev/null", os.O_RDWR)
+            if n != fd:
+                os.dup2(n, fd)
+                os.close(n)
+
+
+_standard_fds_open()
+
+
 def _trace_on():
     return os.environ.get("DAP_TRACE", "") not in ("", "0")
 
@@ -581,20 +598,32 @@ def start_adapter(argv, env=None, cwd=None, timeout=DEFAULT_TIMEOUT, host="127.0
     line on fd 3 or stdout. Returns (proc, host, port); see spawn_adapter()
     for the attributes of proc. Raises DAPTimeout (after stopping the
     adapter) if the line does not come."""
-    port = free_port()
-    full = list(argv) + [f"--listen={host}:{port}", "--log-dest=3"]
-    proc = spawn_adapter(full, env=env, cwd=cwd)
-    deadline = time.monotonic() + timeout
-    while not proc.listening.wait(0.05):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            code = proc.poll()
-            # Give the pumps a moment to collect what the adapter said.
-            for t in proc.pumps:
-                t.join(0.5)
-            stop_adapter(proc)
-            why = f"exited with {code}" if code is not None else f"no listening line within {timeout}s"
-            raise DAPTimeout(f"adapter {why}; stdout={''.join(proc.stdout_lines)!r} "
-                             f"stderr={''.join(proc.stderr_lines)[-2000:]!r} fd3={''.join(proc.fd3_lines)!r}")
+    # The free port is free only when asked (vscode-go has the same race):
+    # another process may take it before the adapter binds it. An adapter
+    # that says so is started again on another port, at most 3 times.
+    for attempt in range(3):
+        port = free_port()
+        full = list(argv) + [f"--listen={host}:{port}", "--log-dest=3"]
+        proc = spawn_adapter(full, env=env, cwd=cwd)
+        deadline = time.monotonic() + timeout
+        failed = None
+        while not proc.listening.wait(0.05):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                code = proc.poll()
+                # Give the pumps a moment to collect what the adapter said.
+                for t in proc.pumps:
+                    t.join(0.5)
+                stop_adapter(proc)
+                why = f"exited with {code}" if code is not None else f"no listening line within {timeout}s"
+                failed = (f"adapter {why}; stdout={''.join(proc.stdout_lines)!r} "
+                          f"stderr={''.join(proc.stderr_lines)[-2000:]!r} fd3={''.join(proc.fd3_lines)!r}")
+                break
+        if failed is None:
+            break
+        said = "".join(proc.stderr_lines + proc.fd3_lines).lower()
+        if attempt == 2 or "address already in use" not in said:
+            raise DAPTimeout(failed)
+        trace("spawn", f"port {port} was taken before the adapter bound it; again on another port")
     addr = proc.listening_line[len(LISTENING_PREFIX):].strip()
     h, _, p = addr.rpartition(":")
     return proc, h.strip("[]") or host, int(p)
