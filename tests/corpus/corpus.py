@@ -29,6 +29,7 @@ with
              nocompress -ldflags=-compressdwarf=false
              stripped   -ldflags=-s -w
              trimpath   -trimpath
+             pie        -buildmode=pie (position-independent: the shim forwards)
 
 Binaries are cached under ${XDG_CACHE_HOME:-$HOME/.cache}/dlvidx/corpus/,
 keyed by a sha256 of the exact `go version` output, GOOS, GOARCH, PROG, the
@@ -96,7 +97,7 @@ TOOLCHAINS = {
 PLATFORMS = ["linux-amd64", "linux-arm64", "darwin-arm64"]
 PROGS = ["example", "cmdgo", "cmdcompile", "gen", "etcd"]
 # Canonical order; a NAME may list variants in any order.
-VARIANTS = ["opt", "nocompress", "stripped", "trimpath"]
+VARIANTS = ["opt", "nocompress", "stripped", "trimpath", "pie"]
 
 # Environment variables that would change the build but are not part of the
 # cache key; they are removed from the build environment.
@@ -159,6 +160,8 @@ def build_flags(variants):
         flags.append("-ldflags=" + " ".join(ld))
     if "trimpath" in variants:
         flags.append("-trimpath")
+    if "pie" in variants:
+        flags.append("-buildmode=pie")
     return flags
 
 

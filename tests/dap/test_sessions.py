@@ -38,6 +38,7 @@ WORK_GO = os.path.join(EXAMPLE_DIR, "work", "work.go")
 BIN_127 = "example-go127-linux-amd64"
 BIN_122 = "example-go122-linux-amd64"
 BIN_TRIM = "example-go127-linux-amd64+trimpath"
+BIN_PIE = "example-go127-linux-amd64+pie"
 
 INITIALIZE_ARGS = {
     "clientID": "vscode", "clientName": "Visual Studio Code", "adapterID": "go",
@@ -607,6 +608,32 @@ def symlink(t):
 
 
 @scenario()
+def index_unavailable(t):
+    """A position-independent binary: the index cannot give runtime addresses,
+    so the shim forwards breakpoints to dlv unchanged and says why in its log.
+    Both adapters must then answer the same: a line with code verified and
+    stopped at, a comment line refused with dlv's own message."""
+    L = t.r.lines
+    s = t.start()
+    s.launch(exec_launch(t.binary(BIN_PIE)))
+    bps = s.set_bps(MAIN_GO, [L.note_greeting, L.store_comment])
+    t.require("one breakpoint per requested line", len(bps) == 2, json.dumps(bps))
+    t.check("line with code: verified at its own line",
+            bps[0].get("verified") is True and bps[0].get("line") == L.note_greeting, json.dumps(bps[0]))
+    want = f"could not find statement at {MAIN_GO}:{L.store_comment}, please use a line with a statement"
+    t.check("comment line: dlv's own answer (not moved)",
+            bps[1].get("verified") is False and bps[1].get("message") == want, json.dumps(bps[1]))
+    if t.kind == "shim":
+        logs = "".join(s.proc.fd3_lines + s.proc.stderr_lines)
+        t.check("the shim's log says the index is unavailable and why",
+                "index: unavailable" in logs and "position-independent" in logs, repr(logs[-400:]))
+    s.configuration_done()
+    ev = s.expect_stopped("stop")
+    s.check_stop_at("stop", ev, MAIN_GO, L.note_greeting, bps[0].get("id"))
+    s.disconnect_and_finish()
+
+
+@scenario()
 def client_addr(t):
     L = t.r.lines
     listener = socket.socket()
@@ -1024,7 +1051,7 @@ def main():
     runner.watchdog(args.max_seconds)
     t_all = time.monotonic()
     # Build (or find cached) the corpus binaries before any adapter runs.
-    for name in (BIN_127, BIN_122, BIN_TRIM):
+    for name in (BIN_127, BIN_122, BIN_TRIM, BIN_PIE):
         runner.binary(name)
     print(f"# corpus binaries ready: {time.monotonic() - t_all:.2f} s", flush=True)
     for label, ok in runner.lines.sanity():
