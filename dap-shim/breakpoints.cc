@@ -59,7 +59,7 @@ ShimBreakpoint Session::resolve(uint32_t file, const SourceBreakpoint& want) {
     return bp;
   }
   auto take = [&](const index::Location& loc) {
-    for (size_t i = 0; i < loc.pcs.size(); i++) bp.pcs.push_back(loc.pcs[i]);
+    for (size_t i = 0; i < loc.pcs.size(); i++) bp.pcs.push_back(loc.pcs[i] + load_bias_);  // runtime address
   };
   uint32_t line = static_cast<uint32_t>(want.line);
   index::Location loc = v.find_file_location(file, line);

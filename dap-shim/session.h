@@ -29,6 +29,7 @@
 #include "dap-shim/path_map.h"
 #include "dap-shim/protocol.h"
 #include "dap-shim/transport.h"
+#include "index/build.h"
 #include "index/store.h"
 
 namespace dlvidx::dap {
@@ -138,6 +139,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // --- index and breakpoints ---
   void load_index(std::string binary);
+  // The background load's end, on the io thread: a position-independent
+  // binary first learns its load bias from dlv (learn_load_bias).
+  void index_loaded(std::optional<index::IndexHandle> h, const index::BuildReport& r, std::string error);
+  void learn_load_bias(std::shared_ptr<index::IndexHandle> h, index::BuildReport r);
+  void index_ready(std::optional<index::IndexHandle> h, const index::BuildReport& r, const std::string& error);
   const index::IndexView* index() const { return index_ ? &index_->view() : nullptr; }
   std::optional<uint32_t> map_source(const std::string& client_path);
   ShimBreakpoint resolve(uint32_t file, const SourceBreakpoint& want);
@@ -176,6 +182,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<index::IndexHandle> index_;
   bool index_pending_ = false;
   std::string binary_;  // the binary the index is for
+  uint64_t load_bias_ = 0;  // runtime - link address (position-independent binaries)
   bool index_disabled_ = false;  // after a restart: dlv resolves everything
   std::vector<SubstitutePath> substitute_;  // client -> server
   std::map<std::string, std::optional<uint32_t>> mapped_;  // client path -> file (logged once)

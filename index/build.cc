@@ -51,6 +51,7 @@ IndexHandle open_index_unchecked(const std::string& path, const BuildOptions& op
       const IndexHeader& hd = h->view().header();
       r.cus = hd.n_cus, r.files = hd.n_files, r.keys = hd.n_keys, r.pcs = hd.n_pcs;
       r.functions = hd.n_functions, r.rows = hd.n_rows;
+      r.moduledata_addr = hd.moduledata_addr;
       r.dwarf_bytes = hd.dwarf_bytes, r.dwarf_raw_bytes = hd.dwarf_raw_bytes;
       r.index_bytes = h->view().size();
       r.phases = Timer::take_all();
@@ -105,6 +106,7 @@ IndexHandle open_index_unchecked(const std::string& path, const BuildOptions& op
   r.dies = model.dies;
   r.inlined_fallback_keys = table.inlined_fallback_keys;
   r.prologue_moves = table.prologue_moves;
+  r.moduledata_addr = table.moduledata_addr;
   r.disassembled = table.disassembled;
   r.dwarf_bytes = sections.bytes;
   r.dwarf_raw_bytes = sections.raw_bytes;

@@ -31,6 +31,7 @@ struct BuildReport {
   ObjectFormat format = ObjectFormat::kElf;
   Arch arch = Arch::kX86_64;
   bool pie = false;
+  uint64_t moduledata_addr = 0;  // runtime.firstmoduledata's link address: the PIE load-bias anchor
   bool built = false;  // false: an existing index was opened
   IndexSource source = IndexSource::kBuilt;
   std::string location;

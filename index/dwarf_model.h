@@ -85,6 +85,9 @@ struct DwarfModel {
   std::unordered_map<uint64_t, std::vector<InlinedRange>> inline_ranges;
   std::vector<InlinedCallSite> inlined_calls;
   uint64_t dies = 0;  // DIEs visited (for the build summary)
+  // Link address of runtime.firstmoduledata (0 if absent): with its runtime
+  // address, the load bias of a position-independent binary.
+  uint64_t moduledata_addr = 0;
 };
 
 // Reads the DWARF of one binary. Throws dlvidx::Error naming `path`, the unit

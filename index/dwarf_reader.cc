@@ -107,6 +107,7 @@ struct ReadPart {
   std::unordered_map<uint64_t, std::vector<InlinedRange>> inline_ranges;
   std::vector<InlinedCallSite> inlined_calls;  // cu: index into cus
   uint64_t dies = 0;
+  uint64_t moduledata_addr = 0;  // link address of runtime.firstmoduledata (0: not seen)
 };
 
 class Reader {
@@ -420,6 +421,7 @@ class Reader {
     cu.is_go = a.language == kLangGo;
     std::string comp_dir = a.comp_dir ? a.comp_dir : "";
     cu.name = a.name ? a.name : "";
+    in_runtime_ = cu.name == "runtime";
     cu_base_ = a.has_low ? a.low : 0;
     // Compiled with -l (Delve reads the same flag from DW_AT_producer to call a
     // unit "not inlined"): the compiler ran no inliner, so the unit has no
@@ -544,6 +546,8 @@ class Reader {
       Dwarf_Half t = tag(d);
       if (t == DW_TAG_subprogram) {
         subprogram(d);
+      } else if (t == DW_TAG_variable && in_runtime_ && !m_.moduledata_addr) {
+        global_variable(d);
       } else if (is_type_tag(t) || t == DW_TAG_variable || t == DW_TAG_constant ||
                  t == DW_TAG_imported_unit) {
         // skipped with their children
@@ -551,6 +555,43 @@ class Reader {
         walk_unit_children(d);
       }
     });
+  }
+
+  // runtime.firstmoduledata's address (DW_AT_location: DW_OP_addr A), the
+  // anchor from which the shim learns a position-independent binary's load
+  // bias: dlv evaluates its runtime address, A is its link address.
+  void global_variable(Dwarf_Die d) {
+    DieAttrs a = attrs(d);
+    if (a.ranges_attr) dwarf_dealloc_attribute(a.ranges_attr);
+    if (!a.name || std::string_view(a.name) != "runtime.firstmoduledata") return;
+    Dwarf_Attribute at = nullptr;
+    Dwarf_Error err = nullptr;
+    if (dwarf_attr(d, DW_AT_location, &at, &err) != DW_DLV_OK) {
+      if (err) dwarf_dealloc_error(dbg_, err);
+      return;
+    }
+    // Go writes it as DW_FORM_block1 (DWARF 4); exprloc is DWARF 4's own form.
+    auto take = [&](const void* p, Dwarf_Unsigned len) {
+      const auto* b = static_cast<const uint8_t*>(p);
+      if (len != 9 || b[0] != DW_OP_addr) return;
+      uint64_t addr = 0;
+      for (int i = 8; i >= 1; i--) addr = addr << 8 | b[i];  // little-endian (amd64, arm64)
+      m_.moduledata_addr = addr;
+    };
+    Dwarf_Half form = 0;
+    if (dwarf_whatform(at, &form, &err) == DW_DLV_OK && form == DW_FORM_exprloc) {
+      Dwarf_Unsigned len = 0;
+      Dwarf_Ptr expr = nullptr;
+      if (dwarf_formexprloc(at, &len, &expr, &err) == DW_DLV_OK) take(expr, len);
+    } else if (!err) {
+      Dwarf_Block* blk = nullptr;
+      if (dwarf_formblock(at, &blk, &err) == DW_DLV_OK) {
+        take(blk->bl_data, blk->bl_len);
+        dwarf_dealloc(dbg_, blk, DW_DLA_BLOCK);
+      }
+    }
+    if (err) dwarf_dealloc_error(dbg_, err);
+    dwarf_dealloc_attribute(at);
   }
 
   void subprogram(Dwarf_Die d) {
@@ -634,6 +675,7 @@ class Reader {
 
   const std::string& path_;
   ReadPart& m_;
+  bool in_runtime_ = false;  // the unit is package runtime's
   Obj obj_;
   Dwarf_Obj_Access_Interface iface_{};
   Dwarf_Debug dbg_ = nullptr;
@@ -782,6 +824,7 @@ DwarfModel read_dwarf(const std::string& path, const DwarfSections& sections) {
     for (auto& [off, r] : p.inline_ranges) m.inline_ranges[off] = std::move(r);
     for (auto& cu : p.cus) m.cus.push_back(std::move(cu));
     m.dies += p.dies;
+    if (!m.moduledata_addr) m.moduledata_addr = p.moduledata_addr;
   }
   return m;
 }

@@ -209,6 +209,7 @@ class Worker {
 
 FileLineTable build_file_line_table(const DwarfModel& m, const ObjectFile& obj, const MappedFile& file) {
   FileLineTable out;
+  out.moduledata_addr = m.moduledata_addr;
   Shared s{m};
   std::vector<std::vector<uint32_t>> global;
   collect_sources(s, global);

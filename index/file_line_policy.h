@@ -48,6 +48,7 @@ struct FileLineTable {
   uint64_t inlined_fallback_keys = 0;
   uint64_t prologue_moves = 0;
   uint64_t disassembled = 0;
+  uint64_t moduledata_addr = 0;          // DwarfModel::moduledata_addr
 
   std::span<const uint64_t> pcs_of(const FileLineResult& r) const { return {pcs.data() + r.pc_begin, r.pc_count}; }
 };

@@ -67,6 +67,7 @@ std::vector<uint8_t> build_index_image(const FileLineTable& t, const BinaryIdent
   h.format = static_cast<uint8_t>(obj.format);
   h.pie = obj.pie;
   h.link_base = obj.link_base;
+  h.moduledata_addr = t.moduledata_addr;
 
   // PC base: the lowest PC anywhere in the table.
   uint64_t lo = UINT64_MAX, hi = 0;

@@ -23,7 +23,7 @@
 namespace dlvidx::index {
 
 inline constexpr char kMagic[8] = {'D', 'L', 'V', 'I', 'D', 'X', '\0', '\x01'};
-inline constexpr uint32_t kFormatVersion = 5;  // 5: the checksum covers the header
+inline constexpr uint32_t kFormatVersion = 6;  // 5: the checksum covers the header; 6: moduledata_addr
 inline constexpr uint32_t kPcList = 0x80000000u;  // value: index into pc_lists
 
 struct FileEntry {
@@ -89,9 +89,14 @@ struct IndexHeader {
   uint32_t reserved3;
   TableRef names;        // zlib stream
   uint64_t names_bytes;  // inflated size
-  uint8_t reserved1[1024 - 552];
+  // Link address of runtime.firstmoduledata (0: not found). A position-
+  // independent binary's load bias is its runtime address (dlv evaluates
+  // it) minus this.
+  uint64_t moduledata_addr;
+  uint8_t reserved1[1024 - 560];
 };
 static_assert(offsetof(IndexHeader, strings) == 408, "layout is fixed");
+static_assert(offsetof(IndexHeader, moduledata_addr) == 552, "layout is fixed");
 static_assert(sizeof(IndexHeader) == 1024, "IndexHeader is 1024 bytes");
 
 }  // namespace dlvidx::index

@@ -21,6 +21,7 @@ boost::json::object report_json(const index::BuildReport& r) {
       {"format", std::string(to_string(r.format))},
       {"arch", std::string(to_string(r.arch))},
       {"pie", r.pie},
+      {"moduledata_addr", fmt::format("{:#x}", r.moduledata_addr)},
       {"key", r.id.key_hex()},
       {"go_build_id", r.id.go_build_id},
       {"built", r.built},

@@ -6,6 +6,7 @@
 // substitutePath rules are kept for mapping the client's paths.
 #include <unistd.h>
 
+#include <charconv>
 #include <filesystem>
 #include <thread>
 
@@ -126,29 +127,61 @@ void Session::load_index(std::string binary) {
     std::string error;
     try {
       h.emplace(index::open_index(binary, o, &r));
-      if (h->view().header().pie) {
-        error = "position-independent binary: runtime addresses are not known to the shim yet";
-        h.reset();
-      }
     } catch (const std::exception& e) {
       error = e.what();
     }
-    asio::post(io_, [this, self, h = std::move(h), r, error]() mutable {
-      index_pending_ = false;
-      bool was_waiting = std::exchange(waiting_for_index_, false);
-      if (index_wait_timer_) index_wait_timer_->cancel();
-      if (index_disabled_) return;  // a restart happened meanwhile
-      if (!h) {
-        log_->warn("index: unavailable ({}); breakpoints go to dlv unchanged", error);
-        if (was_waiting) drain_held();
-        return;
-      }
-      log_->info("index: {} {} keys from {} in {:.1f} ms", r.built ? "built" : "opened", r.keys,
-                 index::to_string(h->source()), r.total_ms);
-      index_.emplace(std::move(*h));
-      if (was_waiting) drain_held();
-    });
+    asio::post(io_, [this, self, h = std::move(h), r, error]() mutable { index_loaded(std::move(h), r, error); });
   }).detach();
+}
+
+void Session::index_loaded(std::optional<index::IndexHandle> h, const index::BuildReport& r, std::string error) {
+  if (index_disabled_ || closing_) return index_ready(std::nullopt, r, "");
+  if (h && h->view().header().pie) {
+    if (h->view().header().moduledata_addr == 0)
+      return index_ready(std::nullopt, r, "position-independent binary without runtime.firstmoduledata in its DWARF");
+    return learn_load_bias(std::make_shared<index::IndexHandle>(std::move(*h)), r);
+  }
+  index_ready(std::move(h), r, error);
+}
+
+// A position-independent binary runs at link address + bias, which only the
+// debugger knows: dlv evaluates the runtime address of a global whose link
+// address the index recorded. dlv answers requests in order, so this comes
+// after the launch/attach that loaded the process.
+void Session::learn_load_bias(std::shared_ptr<index::IndexHandle> h, index::BuildReport r) {
+  auto self = shared_from_this();
+  call_dlv("evaluate", {{"expression", "uintptr(&runtime.firstmoduledata)"}, {"context", "repl"}},
+           [this, self, h, r](const json::object& resp) {
+             const uint64_t link = h->view().header().moduledata_addr;
+             const json::object* body = get_object(resp, "body");
+             std::string result = body ? get_string(*body, "result").value_or("") : "";
+             uint64_t runtime = 0;
+             auto [end, ec] = std::from_chars(result.data(), result.data() + result.size(), runtime);
+             std::string error;
+             if (!get_bool(resp, "success").value_or(false) || ec != std::errc() || end == result.data())
+               error = fmt::format("position-independent binary: dlv did not give runtime.firstmoduledata's address ({})",
+                                   result.empty() ? get_string(resp, "message").value_or("no answer") : result);
+             else if (runtime < link || (runtime - link) % 4096 != 0)
+               error = fmt::format("position-independent binary: load bias {:#x} - {:#x} is not page-aligned", runtime, link);
+             if (!error.empty()) return index_ready(std::nullopt, r, error);
+             load_bias_ = runtime - link;
+             log_->info("index: load bias {:#x}", load_bias_);
+             index_ready(std::move(*h), r, "");
+           });
+}
+
+void Session::index_ready(std::optional<index::IndexHandle> h, const index::BuildReport& r, const std::string& error) {
+  index_pending_ = false;
+  bool was_waiting = std::exchange(waiting_for_index_, false);
+  if (index_wait_timer_) index_wait_timer_->cancel();
+  if (h && !index_disabled_) {
+    log_->info("index: {} {} keys from {} in {:.1f} ms", r.built ? "built" : "opened", r.keys,
+               index::to_string(h->source()), r.total_ms);
+    index_.emplace(std::move(*h));
+  } else if (!index_disabled_) {
+    log_->warn("index: unavailable ({}); breakpoints go to dlv unchanged", error);
+  }
+  if (was_waiting) drain_held();
 }
 
 }  // namespace dlvidx::dap

@@ -999,6 +999,13 @@ def index_case(world, row, label, corrupt_file=None, corrupt_shm=None, harmless_
     return refused
 
 
+def other_versions(image):
+    """Format versions other than the image's own: older ones, the next one,
+    and 2^32-1."""
+    cur = struct.unpack_from("<I", image, 8)[0]
+    return [v for v in (1, cur - 2, cur - 1, cur + 1, 0xffffffff) if 0 < v != cur]
+
+
 def test_hostile_indexes(args, corpus, part):
     src = corpus("example-go127-linux-amd64")
     other_src = corpus("example-go122-linux-amd64")
@@ -1074,7 +1081,7 @@ def test_hostile_indexes(args, corpus, part):
 
             row = Row(area, "cache file of another format version, or of another binary under this key")
             jobs = [(f"format version {v}", lambda w, v=v: dict(corrupt_file=set_u32(w.good, 8, v)))
-                    for v in (1, 3, 4, 6, 0xffffffff)]
+                    for v in other_versions(good)]
             jobs.append(("the other copy's index (same DWARF, other size)",
                          lambda w: dict(corrupt_file=worlds[1 - worlds.index(w)].good)))
             other = IndexWorld(args, s, other_src, "other", queries)
@@ -1113,7 +1120,7 @@ def test_hostile_indexes(args, corpus, part):
 
             row = Row(area, "shared memory object of another format version, of another binary, empty")
             jobs = [(f"shm format version {v}", lambda w, v=v: dict(corrupt_shm=set_u32(w.published(), 8, v)))
-                    for v in (3, 4, 6)]
+                    for v in other_versions(good)[1:4]]
             other = IndexWorld(args, s, other_src, "other-shm", queries)
             jobs.append(("shm: another binary's image", lambda w: dict(corrupt_shm=set_u32(other.good, ready_off, 1))))
             jobs.append(("shm: empty", lambda w: dict(corrupt_shm=b"")))

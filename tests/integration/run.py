@@ -75,6 +75,15 @@ def test_rows(args):
             print("\n".join(diff.stdout.splitlines()[:40]))
             sys.exit(f"{args.name}: rows differ from Go's debug/dwarf")
         print(f"{args.name}: {n} lines (CU headers and rows) identical to Go's debug/dwarf")
+    # The load-bias anchor of position-independent binaries: the index records
+    # runtime.firstmoduledata's link address; it must be the symbol's address.
+    nm = subprocess.run(["/usr/lib/go-1.27/bin/go", "tool", "nm", binary], capture_output=True, text=True, check=True)
+    sym = [int(ln.split()[0], 16) for ln in nm.stdout.splitlines() if ln.endswith(" runtime.firstmoduledata")]
+    with Cache() as cache:
+        got = int(json.loads(dlvidx(args, "build", "--json", binary, cache=cache).stdout)["moduledata_addr"], 16)
+    if sym != [got]:
+        sys.exit(f"{args.name}: index moduledata_addr {got:#x}, go tool nm says {[hex(a) for a in sym]}")
+    print(f"{args.name}: runtime.firstmoduledata at {got:#x}, as go tool nm says")
 
 
 def test_delve(args, extra):
