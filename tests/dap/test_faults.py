@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import sys
@@ -666,6 +667,10 @@ def run_leaks(s):
     row.result = (f"{n} sessions in {time.monotonic() - t0:.0f} s; shim fds {shim_fds[0] if shim_fds else '?'} in each; "
                   f"{len(new_shm)} shm object and {len(first_cache or [])} cache file(s), reused; 0 temp files, fds or processes left")
     s.env = env_saved
+    for o in new_shm:  # this test's own index, and its private dirs
+        os.unlink(os.path.join("/dev/shm", o))
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(cache, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------
@@ -755,6 +760,7 @@ def main():
         suite = "dap-" + "-".join(parts)
         with open(os.path.join(args.report, f"{suite}.json"), "w") as f:
             json.dump({"suite": suite, "rows": [r.json() for r in s.rows]}, f, indent=1)
+    shutil.rmtree(s.cwd, ignore_errors=True)
     bad = [r for r in s.rows if r.handled != r.cases or r.cases == 0]
     for r in bad:
         print(f"FAIL {r.area}: {r.case}: {r.handled}/{r.cases} handled: {r.problems}")
