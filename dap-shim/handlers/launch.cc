@@ -135,7 +135,7 @@ void Session::load_index(std::string binary) {
 }
 
 void Session::index_loaded(std::optional<index::IndexHandle> h, const index::BuildReport& r, std::string error) {
-  if (index_disabled_ || closing_) return index_ready(std::nullopt, r, "");
+  if (index_disabled_ || closing_) return index_ready(std::nullopt, r, error);
   if (h && h->view().header().pie) {
     if (h->view().header().moduledata_addr == 0)
       return index_ready(std::nullopt, r, "position-independent binary without runtime.firstmoduledata in its DWARF");
@@ -174,11 +174,13 @@ void Session::index_ready(std::optional<index::IndexHandle> h, const index::Buil
   index_pending_ = false;
   bool was_waiting = std::exchange(waiting_for_index_, false);
   if (index_wait_timer_) index_wait_timer_->cancel();
-  if (h && !index_disabled_) {
+  if (index_disabled_ || closing_) {
+    // a restart happened meanwhile, or the session is ending: dlv has it all
+  } else if (h) {
     log_->info("index: {} {} keys from {} in {:.1f} ms", r.built ? "built" : "opened", r.keys,
                index::to_string(h->source()), r.total_ms);
     index_.emplace(std::move(*h));
-  } else if (!index_disabled_) {
+  } else {
     log_->warn("index: unavailable ({}); breakpoints go to dlv unchanged", error);
   }
   if (was_waiting) drain_held();
