@@ -570,7 +570,7 @@ class Reader {
       if (err) dwarf_dealloc_error(dbg_, err);
       return;
     }
-    // Go writes it as DW_FORM_block1 (DWARF 4); exprloc is DWARF 4's own form.
+    // Go writes DW_FORM_block1; DW_FORM_exprloc is the form of DWARF 4 and later.
     auto take = [&](const void* p, Dwarf_Unsigned len) {
       const auto* b = static_cast<const uint8_t*>(p);
       if (len != 9 || b[0] != DW_OP_addr) return;

@@ -156,9 +156,9 @@ void Session::learn_load_bias(std::shared_ptr<index::IndexHandle> h, index::Buil
              const json::object* body = get_object(resp, "body");
              std::string result = body ? get_string(*body, "result").value_or("") : "";
              uint64_t runtime = 0;
-             auto [end, ec] = std::from_chars(result.data(), result.data() + result.size(), runtime);
+             auto [_, ec] = std::from_chars(result.data(), result.data() + result.size(), runtime);
              std::string error;
-             if (!get_bool(resp, "success").value_or(false) || ec != std::errc() || end == result.data())
+             if (!get_bool(resp, "success").value_or(false) || ec != std::errc())
                error = fmt::format("position-independent binary: dlv did not give runtime.firstmoduledata's address ({})",
                                    result.empty() ? get_string(resp, "message").value_or("no answer") : result);
              else if (runtime < link || (runtime - link) % 4096 != 0)

@@ -29,7 +29,7 @@ with
              nocompress -ldflags=-compressdwarf=false
              stripped   -ldflags=-s -w
              trimpath   -trimpath
-             pie        -buildmode=pie (position-independent: the shim forwards)
+             pie        -buildmode=pie (position-independent: loaded at a random base)
 
 Binaries are cached under ${XDG_CACHE_HOME:-$HOME/.cache}/dlvidx/corpus/,
 keyed by a sha256 of the exact `go version` output, GOOS, GOARCH, PROG, the
