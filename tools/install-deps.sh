@@ -5,6 +5,9 @@
 #   bookworm + bookworm-backports: the C++ toolchain and libraries, Go 1.22
 #   sid, pinned at priority 100:   golang-1.27-go and delve, and nothing else
 #                                  (anything more from sid would upgrade libc)
+#   linux/arm64: g++-aarch64-linux-gnu (not crossbuild-essential-arm64, which upgrades perl)
+#                and qemu-system-arm for the emulated guest; the arm64 libraries come from
+#                tools/arm64-sysroot.sh (a private sysroot, never `dpkg --add-architecture`)
 set -euo pipefail
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -57,6 +60,7 @@ bookworm_pkgs=(
   python3 gnuplot-nox procps file binutils
   golang-etcd-server-dev
   clang-14 libclang-rt-14-dev llvm-14
+  g++-aarch64-linux-gnu qemu-system-arm
 )
 backports_pkgs=(
   libboost1.83-dev libboost-json1.83-dev catch2 golang-1.22-go
