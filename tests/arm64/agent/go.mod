@@ -1,0 +1,3 @@
+module dlvidx.test/arm64/agent
+
+go 1.22
