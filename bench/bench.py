@@ -30,6 +30,12 @@ FULL = [
     ("cmdcompile-go127-linux-arm64", None, None),
     ("cmdcompile-go127-darwin-arm64", None, None),
 ]
+# The ARM64 section (Bench.arm64): linux/arm64 builds.
+ARM64_FULL = [
+    ("cmdgo-go127-linux-arm64", "cmd/go/internal/load/pkg.go", "cmd/go/main.go"),
+    ("cmdcompile-go127-linux-arm64", "cmd/compile/internal/ssa/regalloc.go", "cmd/compile/main.go"),
+]
+ARM64_QUICK = ARM64_FULL[:1]
 QUICK = [
     ("gen-go127-linux-amd64", "gen/p0/p0.go", "gen/main.go"),
     ("cmdgo-go127-linux-amd64", "cmd/go/internal/load/pkg.go", "cmd/go/main.go"),
@@ -102,7 +108,6 @@ class Bench:
         a = self.a
         path, code, nocode = shim_bench.lines_of(a.dlvidx, binary, file_suffix, self.cache)
         gomain, mcode, _ = shim_bench.lines_of(a.dlvidx, binary, main_suffix, self.cache)
-        main_line = (gomain, mcode[0])
         flags = ["--check-go-version=false"] if "go122" in name else []
         scaling = self.scaling_files(name, binary) if a.scaling and "cmdcompile-go127" in name else []
         adapters = [("dlv 1.27.1", [a.dlv, "dap"] + flags),
@@ -111,6 +116,15 @@ class Bench:
             adapters.append(("dlv 1.20.2", [a.dlv120, "dap", "--check-go-version=false"]))
             adapters.append(("dlvidx dap + dlv 1.20.2", [a.dlvidx, "dap", "--dlv", a.dlv120, "--cache-dir", self.cache,
                                                          "--check-go-version=false"]))
+        # launch -> initialized is bimodal with dlv (about 50 or 250 ms on
+        # the same binary): one sample per session is not enough.
+        launch = lambda argv: launch_to_initialized(argv[0], binary, argv[2:])  # noqa: E731
+        self.measure(name, binary, adapters, (path, code, nocode), (gomain, mcode[0]), launch, a.launch_reps, scaling)
+
+    def measure(self, name, binary, adapters, lines, main_line, launch, launch_reps, scaling=()):
+        """One session per adapter (shim_bench.session), launch_reps launches, rows and ratios to dlv 1.27.1."""
+        a = self.a
+        path, code, nocode = lines
         for label, argv in adapters:
             try:
                 s = shim_bench.session(argv, binary, path, code, nocode, a.reps, main_line,
@@ -118,12 +132,8 @@ class Bench:
             except Exception as e:
                 print(f"note: {label} on {name}: {e}", file=sys.stderr)
                 continue
-            # launch -> initialized is bimodal with dlv (about 50 or 250 ms on
-            # the same binary): one sample per session is not enough.
-            exe, extra = argv[0], argv[2:]
             try:
-                s["launch_to_initialized"] = [launch_to_initialized(exe, binary, extra) * 1000
-                                              for _ in range(a.launch_reps)]
+                s["launch_to_initialized"] = [launch(argv) * 1000 for _ in range(launch_reps)]
             except Exception as e:
                 print(f"note: {label} launch on {name}: {e}", file=sys.stderr)
             for metric, xs in s.items():
@@ -137,6 +147,42 @@ class Bench:
                 base = self.find(name, r["metric"], "dlv 1.27.1")
                 if base and "median" in base and r.get("median"):
                     r["ratio_to_dlv"] = base["median"] / r["median"]
+
+    # 5. ARM64: linux/arm64 builds, direct arm64 dlv vs the arm64 shim. On an x86-64 host in the
+    # emulated arm64 machine (tests/arm64; rows named "... (emulated, TCG)": read the ratios, not
+    # the absolute times); on an arm64 host natively, as the other sessions.
+    def arm64(self, targets):
+        a = self.a
+        if platform.machine() in ("aarch64", "arm64"):
+            for name, file_suffix, main_suffix in targets:
+                self.index(name, index_bench.corpus(name))
+                self.sessions(name, index_bench.corpus(name), file_suffix, main_suffix)
+            return
+        if not os.path.exists(os.path.join(a.arm64_build, "tools", "dlvidx")):
+            print(f"note: no arm64 build in {a.arm64_build} (cmake --preset arm64): ARM64 section skipped",
+                  file=sys.stderr)
+            return
+        sys.path.insert(0, os.path.join(ROOT, "tests", "arm64"))
+        from target import Arm64
+        # Two guest CPUs, as an ARM machine has more than one: the shim's index build runs beside
+        # dlv's launch there (the benchmark has the host's two cores to itself).
+        with Arm64(build_dir=a.arm64_build, smp=2) as m:
+            for name, file_suffix, main_suffix in targets:
+                host_binary, binary = index_bench.corpus(name), m.binary(name)
+                label = f"{name} (emulated, TCG)"
+                builds = []
+                for i in range(a.build_reps):
+                    r = m.run([m.dlvidx, "build", "--json", "--cache-dir", f"/tmp/bench-build-{i}", binary], check=True)
+                    builds.append(json.loads(r.stdout)["total_ms"])
+                self.add(label, "dlvidx build", "dlvidx", builds)
+                # The lines come from this machine's index of the same binary (it is the same index).
+                path, code, nocode = shim_bench.lines_of(a.dlvidx, host_binary, file_suffix, self.cache)
+                gomain, mcode, _ = shim_bench.lines_of(a.dlvidx, host_binary, main_suffix, self.cache)
+                adapters = [("dlv 1.27.1", [m.dlv, "dap"]),
+                            ("dlvidx dap", [m.dlvidx, "dap", "--dlv", m.dlv, "--cache-dir", "/tmp/bench-cache"])]
+                launch = lambda argv: shim_bench.launch_only(argv, binary)  # noqa: E731
+                self.measure(label, binary, adapters, (path, code, nocode), (gomain, mcode[0]), launch,
+                             a.arm64_launch_reps)
 
     def scaling_files(self, name, binary):
         """Files whose lookups make dlv scan from little to a lot of line program."""
@@ -215,7 +261,7 @@ def markdown(b, machine):
             "lookup present p50 / p99 ns | absent p50 / p99 ns |", "|---|---|---|---|---|---|---|---|"]
     for n in binaries:
         g = lambda m: b.find(n, m, "dlvidx")
-        if not g("dlvidx build"):
+        if not g("keys"):
             continue
         out.append(f"| {n} | {g('keys')['value']} | {fmt(g('dlvidx build'))} | {g('build peak RSS')['value']:.0f} | "
                    f"{fmt(g('index / DWARF'))} | {fmt(g('cache-hit open'))} | "
@@ -236,6 +282,13 @@ def markdown(b, machine):
             r2 = f"{o['median'] / s2['median']:.1f}x" if o and s2 and s2.get("median") else ""
             out.append(f"| {n} | {m} | {fmt(d) if d else 'unsupported'} | {fmt(s) if s else ''} | {ratio} | "
                        f"{fmt(o) if o else 'n/a'} | {fmt(s2) if s2 else 'n/a'} | {r2} |")
+    emulated = [n for n in binaries if n.endswith("(emulated, TCG)")]
+    if emulated:
+        out += ["", "Rows marked *(emulated, TCG)* ran in an emulated arm64 machine (qemu-system-aarch64, TCG, "
+                "cortex-a72) on this host: every instruction is translated, so their absolute times are several "
+                "times an ARM CPU's; the ratios, measured in the same run, are what carries over. "
+                "`dlvidx build` there: " + "; ".join(f"{n}: {fmt(b.find(n, 'dlvidx build', 'dlvidx'))} ms"
+                                                   for n in emulated if b.find(n, "dlvidx build", "dlvidx")) + "."]
     pre = [r for r in b.rows if "page cache" in r["metric"] or "preload" in r["metric"] or r["metric"] == "dlvidx build, warm"]
     if pre:
         out += ["", "### Prefaulting", "", "| binary | metric | ms |", "|---|---|---|"]
@@ -321,7 +374,12 @@ def main():
     ap.add_argument("--dlv", default=shutil.which("dlv") or "/usr/bin/dlv")
     ap.add_argument("--out", default="bench-out")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--arm64-build", default=os.path.join(ROOT, "build", "arm64"),
+                    help="the arm64 build for the ARM64 section (cmake --preset arm64)")
+    ap.add_argument("--no-arm64", action="store_true", help="leave out the ARM64 section")
+    ap.add_argument("--arm64-only", action="store_true", help="only the ARM64 section")
     a = ap.parse_args()
+    a.arm64_launch_reps = 2 if a.quick else 5
     a.reps = 8 if a.quick else 12
     a.build_reps = 3 if a.quick else 5
     a.open_reps = 10 if a.quick else 20
@@ -338,7 +396,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     b = Bench(a)
     t0 = time.time()
-    targets = QUICK if a.quick else FULL
+    targets = [] if a.arm64_only else QUICK if a.quick else FULL
     for name, file_suffix, main_suffix in targets:
         if not known(name):
             print(f"note: {name} is not in the corpus; skipped", file=sys.stderr)
@@ -346,12 +404,15 @@ def main():
         binary = index_bench.corpus(name)
         print(f"[{time.time() - t0:5.0f}s] {name}: index", file=sys.stderr)
         b.index(name, binary)
-        if file_suffix and main_suffix:
+        if file_suffix and main_suffix and (platform.machine() == "x86_64") == ("-amd64" in name):
             print(f"[{time.time() - t0:5.0f}s] {name}: sessions", file=sys.stderr)
             b.sessions(name, binary, file_suffix, main_suffix)
         if a.preload_reps and name == "cmdcompile-go127-linux-amd64":
             print(f"[{time.time() - t0:5.0f}s] {name}: preload", file=sys.stderr)
             b.preload(name, binary)
+    if not a.no_arm64:
+        print(f"[{time.time() - t0:5.0f}s] ARM64 section", file=sys.stderr)
+        b.arm64(ARM64_QUICK if a.quick else ARM64_FULL)
     machine = index_bench.machine()
     machine["seconds"] = time.time() - t0
     with open(os.path.join(a.out, "bench.json"), "w") as f:

@@ -104,6 +104,23 @@ def session(argv, binary, path, code, nocode, reps, main_line, locations=False, 
         stop_adapter(proc)
 
 
+def launch_only(argv, binary):
+    """Seconds from launch to `initialized` in a session of its own (wherever start_adapter runs it)."""
+    proc, host, port = start_adapter(argv)
+    try:
+        c = DAPClient.connect(host, port)
+        c.request_ok("initialize", {"adapterID": "go", "linesStartAt1": True, "columnsStartAt1": True,
+                                    "pathFormat": "path"})
+        t0 = time.perf_counter()
+        c.send_request("launch", {"mode": "exec", "program": binary})
+        c.wait_event("initialized", timeout=120)
+        took = time.perf_counter() - t0
+        c.request("disconnect", {"terminateDebuggee": True}, timeout=20)
+        return took
+    finally:
+        stop_adapter(proc)
+
+
 def summarize(samples):
     return {k: mmm(v) for k, v in samples.items()}
 
