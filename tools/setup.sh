@@ -2,9 +2,10 @@
 # One entry point for a fresh Debian bookworm machine (run as root so it can
 # install packages; as another user it checks they are there):
 #   bash tools/setup.sh demo    install, build, run the main job on the bundled example
-#   bash tools/setup.sh test    install, build, run the whole test suite (release build, then
-#                               again under ASan + UBSan), the fuzz targets for a bounded time,
-#                               write build/reliability.md, then the quick benchmark
+#   bash tools/setup.sh test    install, build, run the whole test suite (release build with the
+#                               ARM64 group in an emulated arm64 machine, then again under ASan +
+#                               UBSan), the fuzz targets for a bounded time, write
+#                               build/reliability.md, then the quick benchmark
 # PRESET=asan selects the sanitizer build for `demo` (default: release).
 # FUZZ_SECONDS sets each fuzz target's time in `test` (default 60).
 set -euo pipefail
@@ -38,6 +39,9 @@ stage() {  # stage NAME COMMAND...
   else echo "=== setup: $1 FAILED ($((SECONDS - t0)) s)" >&2; failed+=("$1"); fi
 }
 rm -rf build/release/reliability build/asan/reliability build/fuzz/reliability
+# The linux/arm64 cross build (private sysroot of Debian's arm64 packages): the release suite's
+# ARM64 group runs it in an emulated arm64 machine (tests/arm64).
+stage "build (arm64)" sh -c 'bash tools/arm64-sysroot.sh >/dev/null && cmake --preset arm64 >/dev/null && cmake --build --preset arm64'
 stage "tests (release)" ctest --preset release -j "$(nproc)" --output-log build/release/ctest.log
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 stage "build (asan)" sh -c 'cmake --preset asan >/dev/null && cmake --build --preset asan'

@@ -592,12 +592,19 @@ def spawn_adapter(argv, env=None, cwd=None, with_fd3=True):
     return proc
 
 
+# Where adapters run when not here: tests/arm64/target.py's Arm64 (an emulated arm64
+# machine) sets itself here while open, and then starts, stops and watches them itself.
+TARGET = None
+
+
 def start_adapter(argv, env=None, cwd=None, timeout=DEFAULT_TIMEOUT, host="127.0.0.1"):
     """Starts `argv + ["--listen=HOST:<free port>", "--log-dest=3"]` as
     vscode-go does and waits (bounded) for the "DAP server listening at:"
     line on fd 3 or stdout. Returns (proc, host, port); see spawn_adapter()
     for the attributes of proc. Raises DAPTimeout (after stopping the
     adapter) if the line does not come."""
+    if TARGET is not None:
+        return TARGET.start_adapter(argv, timeout=timeout)
     # The free port is free only when asked (vscode-go has the same race):
     # another process may take it before the adapter binds it. An adapter
     # that says so is started again on another port, at most 3 times.
@@ -647,6 +654,8 @@ def stop_adapter(proc, term_timeout=5.0, settle=5.0):
     process recorded as its descendant to go away. Returns a Leftovers list
     describing those still running (empty list == nothing left). Never
     signals anything but proc.pid."""
+    if getattr(proc, "target", None) is not None:  # its pid is not one of this machine's
+        return proc.target.stop_adapter(proc, term_timeout, settle)
     if proc.poll() is None:
         # One last look at the process tree before it changes.
         try:
@@ -690,6 +699,8 @@ def kill_leftovers(proc):
     """SIGKILLs (by PID, after re-checking the start time) the recorded
     descendants of proc that are still running. For cleaning up after a
     failed check, so later tests start from a clean slate."""
+    if getattr(proc, "target", None) is not None:
+        return proc.target.kill_leftovers(proc)
     killed = []
     for pid, rec in proc.watcher.alive().items():
         if same_process_alive(pid, rec["starttime"]):

@@ -11,7 +11,12 @@
    instruction pointer is recorded and that line's breakpoint removed. Both
    runs must stop at the same lines, at the same addresses.
 
+With --arm64 BUILD_DIR, all of it runs in an emulated linux/arm64 machine
+(tests/arm64): the arm64 build of dlvidx, the arm64 dlvoracle (--dlvoracle) and
+Debian's arm64 Delve, on NAME's linux/arm64 build; the client stays here.
+
 usage: test_every_line.py --dlvidx BIN --dlvoracle BIN [--dlv PATH] [--corpus PY] [--name CORPUS_NAME]
+                          [--arm64 BUILD_DIR]
 Prints "N passed, M failed".
 """
 import argparse, glob, json, os, subprocess, sys, tempfile
@@ -74,9 +79,28 @@ def main():
     ap.add_argument("--dlv", default="/usr/bin/dlv")
     ap.add_argument("--corpus", default=os.path.join(ROOT, "tests", "corpus", "corpus.py"))
     ap.add_argument("--name", default="example-go127-linux-amd64")
+    ap.add_argument("--arm64", metavar="BUILD_DIR", help="run everything but the client in an emulated arm64 machine")
     a = ap.parse_args()
+    if a.arm64:
+        sys.path.insert(0, os.path.join(ROOT, "tests", "arm64"))
+        from target import Arm64
+        with Arm64(build_dir=a.arm64, dlvoracle=a.dlvoracle, corpus_py=a.corpus) as m:
+            a.dlvidx, a.dlvoracle, a.dlv = m.dlvidx, m.dlvoracle, m.dlv
+            binary = m.binary(a.name)
+
+            def oracle(argv, text):
+                return m.run(argv, stdin=text, timeout=1800, check=True).stdout.decode()
+            return run(a, binary, oracle, cache="/tmp/dlvidx-every-line")
     binary = subprocess.run([sys.executable, a.corpus, "path", a.name], check=True, capture_output=True,
                             text=True).stdout.strip()
+
+    def oracle(argv, text):
+        return subprocess.run(argv, input=text, capture_output=True, text=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as cache:
+        return run(a, binary, oracle, cache)
+
+
+def run(a, binary, oracle, cache):
     flags = ["--check-go-version=false"] if "go122" in a.name else []
     # A position-independent binary loads at a random base in each process:
     # without ASLR, the oracle's dlv, plain dlv and the shim's dlv all see the
@@ -87,54 +111,53 @@ def main():
 
     # What dlv picks for every line of every file.
     queries = [f"{f}:{n}" for f in files for n in range(1, sum(1 for _ in open(f)) + 1)]
-    oracle = subprocess.run([a.dlvoracle, "--dlv", a.dlv] + [x for fl in flags for x in ("--dlv-arg", fl)] + [binary],
-                            input="\n".join(queries) + "\n", capture_output=True, text=True, check=True)
-    truth = {(r["file"], r["line"]): r for r in map(json.loads, oracle.stdout.splitlines())}
+    said = oracle([a.dlvoracle, "--dlv", a.dlv] + [x for fl in flags for x in ("--dlv-arg", fl)] + [binary],
+                  "\n".join(queries) + "\n")
+    truth = {(r["file"], r["line"]): r for r in map(json.loads, said.splitlines())}
 
-    with tempfile.TemporaryDirectory() as cache:
-        shim = [a.dlvidx, "dap", "--dlv", a.dlv, "--cache-dir", cache] + flags
-        proc, c = session(shim, binary)
-        try:
-            for f in files:
-                n = sum(1 for _ in open(f))
-                r = c.request_ok("setBreakpoints", {"source": {"path": f}, "breakpoints": [{"line": l} for l in range(1, n + 1)]})
-                bad = []
-                for want, b in zip(range(1, n + 1), r["body"]["breakpoints"]):
-                    t = truth[(f, want)]
-                    if t.get("pcs"):
-                        ok = b.get("verified") and b.get("line") == want and b.get("instructionReference") == t["pcs"][0]
-                    elif "error" in t:
-                        moved = b.get("verified") and b.get("line", 0) > want and \
-                            b.get("message") == f"moved from line {want}: no statement on line {want}" and \
-                            truth[(f, b["line"])].get("pcs", [None])[0] == b.get("instructionReference")
-                        refused = not b.get("verified") and b.get("message") == t["error"]
-                        ok = moved or refused
-                    else:  # dlv accepts it with no address
-                        ok = not b.get("verified")
-                    if not ok:
-                        bad.append((want, t, b))
-                for want, t, b in bad[:5]:
-                    print(f"  {os.path.basename(f)}:{want}: dlv {t} shim {b}")
-                check(not bad, f"{os.path.relpath(f, EXAMPLE)}: all {n} lines armed where dlv would arm them "
-                      f"({sum(1 for l in range(1, n + 1) if truth[(f, l)].get('pcs'))} with code)")
-        finally:
-            c.request("disconnect", {"terminateDebuggee": True}, timeout=20)
-            stop_adapter(proc)
+    shim = [a.dlvidx, "dap", "--dlv", a.dlv, "--cache-dir", cache] + flags
+    proc, c = session(shim, binary)
+    try:
+        for f in files:
+            n = sum(1 for _ in open(f))
+            r = c.request_ok("setBreakpoints", {"source": {"path": f}, "breakpoints": [{"line": l} for l in range(1, n + 1)]})
+            bad = []
+            for want, b in zip(range(1, n + 1), r["body"]["breakpoints"]):
+                t = truth[(f, want)]
+                if t.get("pcs"):
+                    ok = b.get("verified") and b.get("line") == want and b.get("instructionReference") == t["pcs"][0]
+                elif "error" in t:
+                    moved = b.get("verified") and b.get("line", 0) > want and \
+                        b.get("message") == f"moved from line {want}: no statement on line {want}" and \
+                        truth[(f, b["line"])].get("pcs", [None])[0] == b.get("instructionReference")
+                    refused = not b.get("verified") and b.get("message") == t["error"]
+                    ok = moved or refused
+                else:  # dlv accepts it with no address
+                    ok = not b.get("verified")
+                if not ok:
+                    bad.append((want, t, b))
+            for want, t, b in bad[:5]:
+                print(f"  {os.path.basename(f)}:{want}: dlv {t} shim {b}")
+            check(not bad, f"{os.path.relpath(f, EXAMPLE)}: all {n} lines armed where dlv would arm them "
+                  f"({sum(1 for l in range(1, n + 1) if truth[(f, l)].get('pcs'))} with code)")
+    finally:
+        c.request("disconnect", {"terminateDebuggee": True}, timeout=20)
+        stop_adapter(proc)
 
-        main_go = os.path.join(EXAMPLE, "main.go")
-        code = [l for (f, l), t in truth.items() if f == main_go and t.get("pcs")]
-        direct = stops([a.dlv, "dap"] + flags, binary, main_go, code)
-        through = stops(shim, binary, main_go, code)
-        check(direct and direct == through,
-              f"main.go: the program stops at the same {len(direct)} lines at the same addresses "
-              f"directly and through the shim")
-        if direct != through:
-            for l in sorted(set(direct) | set(through)):
-                if direct.get(l) != through.get(l):
-                    print(f"  line {l}: dlv {direct.get(l)} shim {through.get(l)}")
+    main_go = os.path.join(EXAMPLE, "main.go")
+    code = [l for (f, l), t in truth.items() if f == main_go and t.get("pcs")]
+    direct = stops([a.dlv, "dap"] + flags, binary, main_go, code)
+    through = stops(shim, binary, main_go, code)
+    check(direct and direct == through,
+          f"main.go: the program stops at the same {len(direct)} lines at the same addresses "
+          f"directly and through the shim")
+    if direct != through:
+        for l in sorted(set(direct) | set(through)):
+            if direct.get(l) != through.get(l):
+                print(f"  line {l}: dlv {direct.get(l)} shim {through.get(l)}")
     print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

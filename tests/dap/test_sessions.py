@@ -30,10 +30,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import dap_client as dc  # noqa: E402
 
+
+def arm64_name(name):
+    return name.replace("-linux-amd64", "-linux-arm64")
+
 REPO = os.path.dirname(os.path.dirname(HERE))
 EXAMPLE_DIR = os.path.join(REPO, "tests", "fixtures", "example")
 MAIN_GO = os.path.join(EXAMPLE_DIR, "main.go")
 WORK_GO = os.path.join(EXAMPLE_DIR, "work", "work.go")
+SPIN_GO = os.path.join(EXAMPLE_DIR, "spin.go")
 
 BIN_127 = "example-go127-linux-amd64"
 BIN_122 = "example-go122-linux-amd64"
@@ -99,6 +104,9 @@ class Lines:
         self.loop_body = line_of(m, "m = max(m, x)")
         # work.go: Process(), executed once.
         self.calls = line_of(WORK_GO, "calls := 0")
+        # spin.go: `example spin` calls tick() every millisecond until killed.
+        self.tick = line_of(SPIN_GO, "doubled := i * 2")
+        self.sleep = line_of(SPIN_GO, "time.Sleep(time.Millisecond)")
 
     def text(self, n):
         return self.main_text[n - 1]
@@ -344,6 +352,14 @@ def scenario(kinds=("dlv", "shim"), slow=False):
     return deco
 
 
+# Scenarios that need this machine's file system or network from the adapter's side.
+NOT_IN_GUEST = {
+    "full_session_debug": "launch debug builds the program: the guest has no Go toolchain",
+    "symlink": "the symlink farm is made on this machine",
+    "client_addr": "the guest cannot dial out (qemu's restrict=on)",
+}
+
+
 def exec_launch(binary):
     return {"name": "Launch", "type": "go", "request": "launch", "mode": "exec", "program": binary}
 
@@ -523,6 +539,38 @@ def replace_and_clear(t):
     s.check_stop_at("only B", ev, WORK_GO, L.calls, b[0].get("id"))
     s.cont(ev["body"].get("threadId"))
     s.expect_terminated("A's breakpoints are gone")
+    s.disconnect_and_finish()
+
+
+@scenario()
+def set_while_running(t):
+    """Breakpoints set, cleared and set again while the program runs (no stop
+    in between): each new one is verified and hit, a cleared one is not."""
+    L = t.r.lines
+    s = t.start()
+    s.launch(dict(exec_launch(t.binary(BIN_127)), args=["spin"]))
+    s.configuration_done()
+    time.sleep(0.3)  # let it run
+
+    def set_and_stop(label, line):
+        """Sets one breakpoint on spin.go while running; returns (stop event, loop variable i)."""
+        bps = s.set_bps(SPIN_GO, [line])
+        t.check(f"{label}: new breakpoint verified at its line",
+                bps[0].get("verified") is True and bps[0].get("line") == line, json.dumps(bps))
+        ev = s.expect_stopped(f"{label}: stop")
+        frame = s.check_stop_at(f"{label}: stop", ev, SPIN_GO, line, bps[0].get("id"))
+        return ev, int(s.evaluate("i", frame["id"]))
+
+    ev, i1 = set_and_stop("running", L.tick)
+    t.check("stopped: cleared breakpoints answer empty", s.set_bps(SPIN_GO, []) == [])
+    s.cont(ev["body"].get("threadId"))
+    try:
+        ev = s.c.wait_event("stopped", timeout=0.5)
+        t.check("cleared: runs on without stopping", False, json.dumps(ev))
+    except dc.DAPTimeout:
+        t.check("cleared: runs on without stopping", True)
+    ev, i2 = set_and_stop("running again", L.sleep)
+    t.check(f"the loop went on while running (i {i1} then {i2})", i2 > i1)
     s.disconnect_and_finish()
 
 
@@ -942,8 +990,11 @@ class Runner:
         self.adapter_cwd = tempfile.mkdtemp(prefix="dap-test-cwd-")
         self.adapter_env = dc.adapter_env(args.go)
         self._dlv_lines_cache = {}
+        self.arm64 = None
 
     def binary(self, name):
+        if self.arm64:  # the same program built for linux/arm64, in the guest
+            return self.arm64.binary(arm64_name(name))
         return self.corpus.path(name, timeout=600)
 
     def dlv_verified_lines(self, path, a, b):
@@ -951,7 +1002,7 @@ class Runner:
         (example-go127-linux-amd64), or None if no dlv to ask. Used as the
         oracle for the shim's breakpointLocations."""
         dlv = self.args.dlv or shutil.which("dlv") or "/usr/bin/dlv"
-        if not os.path.exists(dlv):
+        if not self.arm64 and not os.path.exists(dlv):
             return None
         key = (path, a, b)
         if key in self._dlv_lines_cache:
@@ -1029,6 +1080,12 @@ def main():
     ap.add_argument("--diff-records", nargs=2, metavar=("A.json", "B.json"),
                     help="only compare two every_line records (one dlv, one shim) and exit")
     ap.add_argument("--max-seconds", type=float, default=900, help="watchdog for the whole run")
+    ap.add_argument("--arm64", metavar="BUILD_DIR",
+                    help="run the adapters in an emulated linux/arm64 machine (tests/arm64) holding the arm64 "
+                         "build in BUILD_DIR and Debian's arm64 Delve; the programs are their linux/arm64 builds. "
+                         "--adapter and --dlv are then guest paths (default: the guest's dlvidx or dlv)")
+    ap.add_argument("--arm64-delve", choices=["1.27", "1.20"], default="1.27",
+                    help="with --arm64: which of the guest's Delve versions")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = ap.parse_args()
 
@@ -1038,15 +1095,25 @@ def main():
             compare_records(res.check, json.load(f1), json.load(f2))
         print(f"{res.passed} passed, {res.failed} failed")
         return 1 if res.failed else 0
-    if not args.adapter and not args.list:
+    if not args.adapter and not args.list and not args.arm64:
         ap.error("--adapter is required")
     if args.list:
         for name, _, kinds, slow in SCENARIOS:
             print(f"{name:22} {'/'.join(kinds)}{'  (slow)' if slow else ''}")
         return 0
-    args.adapter = os.path.abspath(args.adapter) if os.sep in args.adapter else (shutil.which(args.adapter) or args.adapter)
-    if args.dlv and os.sep in args.dlv:
-        args.dlv = os.path.abspath(args.dlv)
+    arm64 = None
+    if args.arm64:
+        sys.path.insert(0, os.path.join(REPO, "tests", "arm64"))
+        from target import Arm64
+        arm64 = Arm64(build_dir=args.arm64, corpus_py=args.corpus)
+        guest_dlv = arm64.dlv120 if args.arm64_delve == "1.20" else arm64.dlv
+        args.dlv = args.dlv or guest_dlv
+        args.adapter = args.adapter or (arm64.dlvidx if args.adapter_kind == "shim" else guest_dlv)
+        print(f"# arm64 guest booted in {arm64.guest.boot_seconds:.1f} s (emulated, TCG)", flush=True)
+    else:
+        args.adapter = os.path.abspath(args.adapter) if os.sep in args.adapter else (shutil.which(args.adapter) or args.adapter)
+        if args.dlv and os.sep in args.dlv:
+            args.dlv = os.path.abspath(args.dlv)
     for opt in ("record", "compare_with"):
         if getattr(args, opt):
             setattr(args, opt, os.path.abspath(getattr(args, opt)))
@@ -1055,6 +1122,15 @@ def main():
         args.slow = True  # these only make sense with every_line
     dc.become_subreaper()
     runner = Runner(args)
+    runner.arm64 = arm64
+    try:
+        return run_all(args, runner)
+    finally:
+        if arm64:
+            arm64.close()
+
+
+def run_all(args, runner):
     runner.watchdog(args.max_seconds)
     t_all = time.monotonic()
     # Build (or find cached) the corpus binaries before any adapter runs.
@@ -1075,10 +1151,14 @@ def main():
         if args.adapter_kind not in kinds:
             print(f"skip {name}: only for --adapter-kind {'/'.join(kinds)}", flush=True)
             continue
+        if args.arm64 and name in NOT_IN_GUEST:
+            print(f"skip {name}: not in the arm64 guest ({NOT_IN_GUEST[name]})", flush=True)
+            continue
         runner.run_one(name, fn)
 
     shutil.rmtree(runner.adapter_cwd, ignore_errors=True)
-    print(f"# total: {time.monotonic() - t_all:.2f} s", flush=True)
+    print(f"# total: {time.monotonic() - t_all:.2f} s{' (arm64 guest: emulated, TCG)' if args.arm64 else ''}",
+          flush=True)
     print(f"{runner.results.passed} passed, {runner.results.failed} failed", flush=True)
     return 1 if runner.results.failed else 0
 

@@ -89,9 +89,12 @@ def test_rows(args):
 def test_delve(args, extra):
     binary = corpus(args, args.name)
     dlv_args = ["--dlv-arg=--check-go-version=false"] if "-go122-" in args.name else []
+    # With --arm64 BUILD_DIR (in extra) the arm64 dlvoracle asks the arm64 dlv in an emulated machine.
+    oracle = os.path.join(args.oracles, "arm64", "dlvoracle") if "--arm64" in extra else \
+        os.path.join(args.oracles, "dlvoracle")
     cmd = [sys.executable, os.path.join(HERE, "..", "oracle", "compare_with_dlv.py"),
            "--dlvidx", args.dlvidx, "--rows", os.path.join(args.oracles, "rows"),
-           "--dlvoracle", os.path.join(args.oracles, "dlvoracle"), "--dlv", args.dlv] + dlv_args + extra + [binary]
+           "--dlvoracle", oracle, "--dlv", args.dlv] + dlv_args + extra + [binary]
     with Cache() as cache:
         cache.forget(args.dlvidx, binary)
         rc = subprocess.run(cmd).returncode

@@ -10,11 +10,116 @@ For each, dlvidx's PCs and error text must equal what dlv reports through its
 JSON-RPC API (RPCServer.CreateBreakpoint, as Delve's DAP server sets
 breakpoints; tests/oracle/dlvoracle). Any difference is printed and fails.
 
-usage: compare_with_dlv.py --dlvidx BIN --rows ROWS --dlvoracle ORACLE BINARY
-          [--dlv PATH] [--dlv-arg ARG]... [--sample N] [--nonstmt-files N] [--seed S]
-"""
-import argparse, json, os, random, subprocess, sys, tempfile, time
+dlv's answers are stored under ${XDG_CACHE_HOME:-~/.cache}/dlvidx/dlv-answers, keyed by the
+sha256 of the binary, of the dlv executable and of the dlvoracle executable, dlv's arguments and
+the exact query list: dlv's answer to the same question about the same bytes is the same answer.
+Every run asks dlv and stores what it said, unless --reuse-answers (the sanitizer pass, which
+checks dlvidx's code again, not dlv's) finds a stored answer.
 
+--arm64 BUILD_DIR asks Debian's arm64 Delve and the arm64 build of dlvidx inside an emulated
+linux/arm64 machine (tests/arm64): the lines to ask are chosen here as above, the binary and
+the arm64 dlvoracle (--dlvoracle) are put into the guest, and dlvidx on this machine must also
+give the arm64 dlvidx's answers, exactly.
+
+usage: compare_with_dlv.py --dlvidx BIN --rows ROWS --dlvoracle ORACLE BINARY
+          [--dlv PATH] [--dlv-arg ARG]... [--sample N] [--nonstmt-files N] [--seed S] [--reuse-answers]
+          [--whole-files-matching REGEX] [--arm64 BUILD_DIR]
+"""
+import argparse, hashlib, json, os, random, re, shutil, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Here:
+    """dlv, dlvoracle and dlvidx on this machine."""
+    label = ""
+
+    def __init__(self, a):
+        if not shutil.which(a.dlv):
+            sys.exit(f"{a.dlv}: not found")
+        self.dlv, self.dlvoracle, self.dlvidx = os.path.realpath(shutil.which(a.dlv)), a.dlvoracle, a.dlvidx
+        self.binary = a.binary
+        self.dlv_sha = sha256_file(self.dlv)
+
+    def run(self, argv, qtext):
+        p = subprocess.run(argv, input=qtext, capture_output=True, text=True)
+        return p.returncode, p.stdout, p.stderr
+
+    def lookup(self, qtext):
+        with tempfile.TemporaryDirectory() as cache:
+            return self.run([self.dlvidx, "lookup", "--json", "--cache-dir", cache, self.binary, "-"], qtext)
+
+    def close(self):
+        pass
+
+
+class InArm64(Here):
+    """The arm64 dlv, dlvoracle and dlvidx, in an emulated arm64 machine."""
+    label = " (arm64 guest: emulated, TCG)"
+
+    def __init__(self, a):
+        sys.path.insert(0, os.path.join(HERE, "..", "arm64"))
+        from target import Arm64
+        self.m = Arm64(build_dir=a.arm64, dlvoracle=a.dlvoracle)
+        self.dlv, self.dlvoracle, self.dlvidx = self.m.dlv, self.m.dlvoracle, self.m.dlvidx
+        self.binary = f"/corpus/{os.path.basename(a.binary)}"
+        self.m.guest.put(a.binary, self.binary, 0o755)
+        self.dlv_sha = self.m.sha256(self.dlv)
+
+    def run(self, argv, qtext):
+        p = self.m.run(argv, stdin=qtext, timeout=3600)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def lookup(self, qtext):
+        return self.run([self.dlvidx, "lookup", "--json", "--cache-dir", "/tmp/dlvidx-cache", self.binary, "-"], qtext)
+
+    def close(self):
+        self.m.close()
+
+
+def answers_path(a, where, qtext):
+    h = hashlib.sha256()
+    for part in (sha256_file(a.binary), where.dlv_sha, sha256_file(a.dlvoracle),
+                 json.dumps(a.dlv_arg), hashlib.sha256(qtext.encode()).hexdigest()):
+        h.update(part.encode() + b"\0")
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "dlvidx", "dlv-answers", h.hexdigest() + ".jsonl")
+
+
+def ask_dlv(a, where, qtext):
+    """dlv's answers (JSON lines) and whether they were stored ones."""
+    stored = answers_path(a, where, qtext)
+    if a.reuse_answers and os.path.isfile(stored):
+        with open(stored) as f:
+            return f.read(), True
+    dlv_cmd = [where.dlvoracle, "--dlv", where.dlv] + [x for arg in a.dlv_arg for x in ("--dlv-arg", arg)] + \
+        [where.binary]
+    rc, out, err = where.run(dlv_cmd, qtext)
+    if rc != 0:
+        print(err, file=sys.stderr)
+        sys.exit(f"dlvoracle failed with status {rc}")
+    os.makedirs(os.path.dirname(stored), mode=0o700, exist_ok=True)
+    tmp = f"{stored}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(out)
+    os.replace(tmp, stored)
+    return out, False
+
+
+def lookup(where, qtext):
+    rc, out, err = where.lookup(qtext)
+    if rc not in (0, 2):
+        print(err, file=sys.stderr)
+        sys.exit(f"dlvidx lookup{where.label} failed with status {rc}")
+    return json.loads(out)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -28,7 +133,14 @@ def main():
                     help="statement lines to ask (0 = every one)")
     ap.add_argument("--nonstmt-files", type=int, default=3,
                     help="source files whose every line is asked")
+    ap.add_argument("--whole-files-matching", metavar="REGEX",
+                    help="also ask every line of each of the binary's files whose name matches REGEX "
+                         "(its statement lines too, sampled or not)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--reuse-answers", action="store_true",
+                    help="use dlv's stored answers to this exact question when there are any")
+    ap.add_argument("--arm64", metavar="BUILD_DIR",
+                    help="ask arm64 dlv and the arm64 dlvidx in BUILD_DIR in an emulated arm64 machine")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
 
@@ -51,27 +163,36 @@ def main():
         n = sum(1 for _ in open(f, "rb"))
         for ln in range(1, n + 3):
             extra.add((f, ln))
+    if a.whole_files_matching:
+        rx = re.compile(a.whole_files_matching)
+        last = {}
+        for f, ln in stmt:
+            if rx.search(f):
+                last[f] = max(ln, last.get(f, 0))
+        for f, ln in last.items():  # a file not on this machine (-trimpath): up to its last row
+            n = sum(1 for _ in open(f, "rb")) if os.path.isabs(f) and os.path.isfile(f) else ln
+            extra.update((f, i) for i in range(1, n + 3))
     if files:
         extra.add((files[0] + ".nosuchfile.go", 1))
     queries = sorted(set(keys) | extra)
     qtext = "".join(f"{f}:{ln}\n" for f, ln in queries)
 
-    t0 = time.time()
-    dlv_cmd = [a.dlvoracle, "--dlv", a.dlv] + [x for arg in a.dlv_arg for x in ("--dlv-arg", arg)] + [a.binary]
-    dlv = subprocess.run(dlv_cmd, input=qtext, capture_output=True, text=True)
-    if dlv.returncode != 0:
-        print(dlv.stderr, file=sys.stderr)
-        sys.exit(f"dlvoracle failed with status {dlv.returncode}")
-    t1 = time.time()
-    with tempfile.TemporaryDirectory() as cache:
-        me = subprocess.run([a.dlvidx, "lookup", "--json", "--cache-dir", cache, a.binary, "-"],
-                            input=qtext, capture_output=True, text=True)
-    if me.returncode not in (0, 2):
-        print(me.stderr, file=sys.stderr)
-        sys.exit(f"dlvidx lookup failed with status {me.returncode}")
-    t2 = time.time()
-    theirs = [json.loads(l) for l in dlv.stdout.splitlines() if l.strip()]
-    ours = json.loads(me.stdout)
+    where = InArm64(a) if a.arm64 else Here(a)
+    try:
+        t0 = time.time()
+        dlv_out, reused = ask_dlv(a, where, qtext)
+        t1 = time.time()
+        ours = lookup(where, qtext)
+        t2 = time.time()
+        if a.arm64:  # the index does not depend on the machine that builds it
+            here = lookup(Here(a), qtext)
+            if here != ours:
+                n = sum(1 for x, y in zip(here, ours) if x != y)
+                sys.exit(f"dlvidx on this machine and the arm64 dlvidx disagree on {n} of {len(ours)} lines")
+            print(f"dlvidx on this machine gives the arm64 dlvidx's answers on all {len(ours)} lines")
+    finally:
+        where.close()
+    theirs = [json.loads(l) for l in dlv_out.splitlines() if l.strip()]
     if len(theirs) != len(queries) or len(ours) != len(queries):
         sys.exit(f"answer counts differ: {len(queries)} queries, dlv {len(theirs)}, dlvidx {len(ours)}")
     bad = 0
@@ -86,7 +207,8 @@ def main():
                 print(f"DIFF {f}:{ln}\n  dlv:    pcs={dp} error={de!r}\n  dlvidx: pcs={mp} error={me_!r}")
     print(f"{os.path.basename(a.binary)}: {len(queries)} lines asked ({len(keys)} statement lines of "
           f"{len(stmt)}, {len(extra)} from whole files); dlv {kinds['found']} resolved, {kinds['error']} "
-          f"errors; {bad} differences; dlv {t1 - t0:.1f}s, dlvidx {t2 - t1:.2f}s")
+          f"errors; {bad} differences; dlv {t1 - t0:.1f}s{' (its stored answers)' if reused else ''}, "
+          f"dlvidx {t2 - t1:.2f}s{where.label}")
     sys.exit(1 if bad else 0)
 
 

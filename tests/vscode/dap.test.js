@@ -3,7 +3,8 @@
 // reference), driven by @vscode/debugadapter-testsupport's DebugClient, the
 // client VS Code's own debug adapters are tested with. Run: npm test
 //
-// Env: DLVIDX (default ../../build/release/tools/dlvidx), DLV (/usr/bin/dlv).
+// Env: DLVIDX (default ../../build/release/tools/dlvidx), DLV (/usr/bin/dlv),
+// ADAPTER_KINDS (dlv,shim).
 //
 // Each test starts its own adapter the way vscode-go does
 // (`ADAPTER dap --listen=127.0.0.1:PORT --log-dest=3`, listening line on
@@ -28,10 +29,12 @@ const WAIT_MS = 30000;       // any single DAP wait
 const EXIT_MS = 10000;       // adapter exit after disconnect
 const TEST_MS = 90000;       // backstop per test
 
+// ADAPTER_KINDS (e.g. "shim"): which of them to run (default both).
+const KINDS = (process.env.ADAPTER_KINDS || 'dlv,shim').split(',');
 const ADAPTERS = [
   { kind: 'dlv', cmd: DLV, args: ['dap'] },
   { kind: 'shim', cmd: DLVIDX, args: ['dap', '--dlv', DLV] },
-];
+].filter((a) => KINDS.includes(a.kind));
 
 // ---- the fixture ----------------------------------------------------------
 
