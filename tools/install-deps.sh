@@ -57,11 +57,12 @@ bookworm_pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   zlib1g-dev libdwarf-dev libcapstone-dev libxxhash-dev
   libspdlog-dev libfmt-dev libcli11-dev
-  python3 gnuplot-nox procps file binutils
+  python3 gnuplot-nox procps file binutils ccache
   golang-etcd-server-dev
   clang-14 libclang-rt-14-dev llvm-14
-  g++-aarch64-linux-gnu qemu-system-arm
 )
+# The ARM64 group: on an x86-64 host, cross-built and run in an emulated arm64 machine.
+if [[ $(uname -m) == x86_64 ]]; then bookworm_pkgs+=(g++-aarch64-linux-gnu qemu-system-arm); fi
 backports_pkgs=(
   libboost1.83-dev libboost-json1.83-dev catch2 golang-1.22-go
 )
