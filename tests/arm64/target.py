@@ -70,14 +70,15 @@ class Arm64:
                 files["/" + os.path.relpath(lib, root)] = os.path.realpath(lib)
         if dlvoracle:
             files[self.dlvoracle] = dlvoracle
-        # The example's sources at the same path: on a real arm64 machine the editor, the shim
-        # and the sources share one file system (the shim reads go.mod to map -trimpath paths).
-        for d, _, names in os.walk(EXAMPLE_DIR):
-            for n in names:
-                files[os.path.join(d, n)] = os.path.join(d, n)
         self.guest = guest_mod.Guest(mem_mb=mem_mb, smp=smp, forward_ports=tuple(self._free_ports), extra_files=files,
                                      console_log=console_log)
         dc.TARGET = self
+        # The example's sources at the same path: on a real arm64 machine the editor, the shim
+        # and the sources share one file system (the shim reads go.mod to map -trimpath paths).
+        # Put after boot, not in the initramfs: the guest mounts a tmpfs on /tmp.
+        for d, _, names in os.walk(EXAMPLE_DIR):
+            for n in names:
+                self.guest.put(os.path.join(d, n), os.path.join(d, n))
 
     def _stripped(self, path):
         """A stripped copy: the guest's RAM holds every file, debug info is not needed there."""
@@ -276,15 +277,52 @@ class GuestWatcher:
         return False
 
 
+def check_deb(m, build):
+    """The arm64 .deb (cpack in the cross build): its control fields, and its dlvidx runs in the guest."""
+    results = []
+
+    def check(ok, what):
+        print(f"{'ok  ' if ok else 'FAIL'} {what}", flush=True)
+        results.append(bool(ok))
+
+    subprocess.run(["cpack", "-G", "DEB"], cwd=build, check=True, capture_output=True)
+    debs = sorted(f for f in os.listdir(build) if f.startswith("dlvidx_") and f.endswith("_arm64.deb"))
+    check(debs, f"cpack made {debs[-1] if debs else 'no _arm64.deb'}")
+    if not debs:
+        return results
+    deb = os.path.join(build, debs[-1])
+    field = lambda name: subprocess.run(["dpkg-deb", "-f", deb, name], capture_output=True,  # noqa: E731
+                                        text=True).stdout.strip()
+    check(field("Architecture") == "arm64", f"Architecture: {field('Architecture')}")
+    depends = field("Depends")
+    check(all(p in depends for p in ("libdwarf1", "libcapstone4", "libboost-json1.83.0", "libc6")),
+          f"Depends: {depends}")
+    listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True).stdout
+    check("./usr/bin/dlvidx" in listing and "./usr/lib/dlvidx/dlv -> ../../bin/dlvidx" in listing,
+          "ships /usr/bin/dlvidx and the /usr/lib/dlvidx/dlv link")
+    root = os.path.join(m._tmp, "deb")
+    subprocess.run(["dpkg-deb", "-x", deb, root], check=True)
+    m.guest.put(os.path.join(root, "usr/bin/dlvidx"), "/usr/bin/dlvidx", 0o755)
+    r = m.run(["/usr/bin/dlvidx", "--version"])
+    check(r.returncode == 0 and r.stdout.startswith(b"dlvidx "),
+          f"the packaged dlvidx runs in the arm64 guest: {r.stdout.decode().strip()} {r.stderr.decode()[-300:]}")
+    return results
+
+
 def main():
     import argparse
-    ap = argparse.ArgumentParser(description="Run a program of the arm64 build in the emulated arm64 machine.")
+    ap = argparse.ArgumentParser(description="Run programs of the arm64 build in the emulated arm64 machine.")
     ap.add_argument("--build", required=True, help="the arm64 build directory (cmake --preset arm64)")
-    ap.add_argument("what", choices=["unit"], help="unit: the Catch2 unit tests")
-    ap.add_argument("args", nargs="*", help="passed to the program")
+    ap.add_argument("what", choices=["unit", "deb"],
+                    help="unit: the Catch2 unit tests; deb: the arm64 .deb (cpack) and its dlvidx in the guest")
+    ap.add_argument("args", nargs="*", help="unit: passed to the unit tests")
     a = ap.parse_args()
     with Arm64(build_dir=a.build) as m:
         print(f"# arm64 guest booted in {m.guest.boot_seconds:.1f} s (emulated, TCG)", flush=True)
+        if a.what == "deb":
+            results = check_deb(m, a.build)
+            print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
+            return 0 if results and all(results) else 1
         r = m.run([m.unit_tests, *a.args], timeout=1200)
         sys.stdout.write(r.stdout.decode())
         sys.stderr.write(r.stderr.decode())

@@ -13,8 +13,9 @@ breakpoints; tests/oracle/dlvoracle). Any difference is printed and fails.
 dlv's answers are stored under ${XDG_CACHE_HOME:-~/.cache}/dlvidx/dlv-answers, keyed by the
 sha256 of the binary, of the dlv executable and of the dlvoracle executable, dlv's arguments and
 the exact query list: dlv's answer to the same question about the same bytes is the same answer.
-Every run asks dlv and stores what it said, unless --reuse-answers (the sanitizer pass, which
-checks dlvidx's code again, not dlv's) finds a stored answer.
+A run that finds them asks dlv again only a new sample each run (--recheck N lines, default
+1000, its seed printed; a difference fails the run), and checks dlvidx against all of them; --fresh-answers asks
+dlv every line. A new machine asks every line once.
 
 --arm64 BUILD_DIR asks Debian's arm64 Delve and the arm64 build of dlvidx inside an emulated
 linux/arm64 machine (tests/arm64): the lines to ask are chosen here as above, the binary and
@@ -22,7 +23,7 @@ the arm64 dlvoracle (--dlvoracle) are put into the guest, and dlvidx on this mac
 give the arm64 dlvidx's answers, exactly.
 
 usage: compare_with_dlv.py --dlvidx BIN --rows ROWS --dlvoracle ORACLE BINARY
-          [--dlv PATH] [--dlv-arg ARG]... [--sample N] [--nonstmt-files N] [--seed S] [--reuse-answers]
+          [--dlv PATH] [--dlv-arg ARG]... [--sample N] [--nonstmt-files N] [--seed S] [--recheck N] [--fresh-answers]
           [--whole-files-matching REGEX] [--arm64 BUILD_DIR]
 """
 import argparse, hashlib, json, os, random, re, shutil, subprocess, sys, tempfile, time
@@ -94,24 +95,46 @@ def answers_path(a, where, qtext):
     return os.path.join(base, "dlvidx", "dlv-answers", h.hexdigest() + ".jsonl")
 
 
-def ask_dlv(a, where, qtext):
-    """dlv's answers (JSON lines) and whether they were stored ones."""
-    stored = answers_path(a, where, qtext)
-    if a.reuse_answers and os.path.isfile(stored):
-        with open(stored) as f:
-            return f.read(), True
+def run_oracle(a, where, qtext):
     dlv_cmd = [where.dlvoracle, "--dlv", where.dlv] + [x for arg in a.dlv_arg for x in ("--dlv-arg", arg)] + \
         [where.binary]
     rc, out, err = where.run(dlv_cmd, qtext)
     if rc != 0:
         print(err, file=sys.stderr)
         sys.exit(f"dlvoracle failed with status {rc}")
+    return out
+
+
+def ask_dlv(a, where, queries, qtext):
+    """dlv's answers (JSON lines), and a note on where they came from. Stored answers to the
+    same question are used, and then dlv is asked a fresh seeded sample of --recheck lines
+    of them again: a stored answer that dlv no longer gives fails the run."""
+    stored = answers_path(a, where, qtext)
+    if not a.fresh_answers and os.path.isfile(stored):
+        with open(stored) as f:
+            out = f.read()
+        lines = out.splitlines()
+        if len(lines) == len(queries):
+            n = min(a.recheck, len(queries))
+            if not n:
+                return out, "dlv's stored answers"
+            seed = a.recheck_seed if a.recheck_seed is not None else int.from_bytes(os.urandom(4), "little")
+            pick = sorted(random.Random(seed).sample(range(len(queries)), n))
+            again = run_oracle(a, where, "".join(f"{queries[i][0]}:{queries[i][1]}\n" for i in pick)).splitlines()
+            answer = lambda line: {k: v for k, v in json.loads(line).items() if k != "us"}  # noqa: E731 (us: its time)
+            stale = [queries[i] for i, now in zip(pick, again) if answer(now) != answer(lines[i])]
+            if len(again) != n or stale:
+                sys.exit(f"dlv's stored answers in {stored} are not what dlv says now "
+                         f"({len(stale)} of {n} rechecked lines differ, --recheck-seed {seed}, e.g. {stale[:3]}): "
+                         f"delete it and rerun")
+            return out, f"dlv's stored answers; {n} of them asked again (--recheck-seed {seed}): the same"
+    out = run_oracle(a, where, qtext)
     os.makedirs(os.path.dirname(stored), mode=0o700, exist_ok=True)
     tmp = f"{stored}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
         f.write(out)
     os.replace(tmp, stored)
-    return out, False
+    return out, "asked dlv"
 
 
 def lookup(where, qtext):
@@ -137,8 +160,11 @@ def main():
                     help="also ask every line of each of the binary's files whose name matches REGEX "
                          "(its statement lines too, sampled or not)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--reuse-answers", action="store_true",
-                    help="use dlv's stored answers to this exact question when there are any")
+    ap.add_argument("--fresh-answers", action="store_true",
+                    help="ask dlv every line even when it answered this exact question before")
+    ap.add_argument("--recheck", type=int, default=1000,
+                    help="with stored answers: lines dlv is asked again, a new sample each run (0: none)")
+    ap.add_argument("--recheck-seed", type=int, help="the recheck sample's seed (default: a new one, printed)")
     ap.add_argument("--arm64", metavar="BUILD_DIR",
                     help="ask arm64 dlv and the arm64 dlvidx in BUILD_DIR in an emulated arm64 machine")
     a = ap.parse_args()
@@ -180,7 +206,7 @@ def main():
     where = InArm64(a) if a.arm64 else Here(a)
     try:
         t0 = time.time()
-        dlv_out, reused = ask_dlv(a, where, qtext)
+        dlv_out, source = ask_dlv(a, where, queries, qtext)
         t1 = time.time()
         ours = lookup(where, qtext)
         t2 = time.time()
@@ -207,7 +233,7 @@ def main():
                 print(f"DIFF {f}:{ln}\n  dlv:    pcs={dp} error={de!r}\n  dlvidx: pcs={mp} error={me_!r}")
     print(f"{os.path.basename(a.binary)}: {len(queries)} lines asked ({len(keys)} statement lines of "
           f"{len(stmt)}, {len(extra)} from whole files); dlv {kinds['found']} resolved, {kinds['error']} "
-          f"errors; {bad} differences; dlv {t1 - t0:.1f}s{' (its stored answers)' if reused else ''}, "
+          f"errors; {bad} differences; dlv {t1 - t0:.1f}s ({source}), "
           f"dlvidx {t2 - t1:.2f}s{where.label}")
     sys.exit(1 if bad else 0)
 
