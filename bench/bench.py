@@ -405,10 +405,11 @@ def main():
         binary = index_bench.corpus(name)
         print(f"[{time.time() - t0:5.0f}s] {name}: index", file=sys.stderr)
         b.index(name, binary)
-        if file_suffix and main_suffix and (platform.machine() == "x86_64") == ("-amd64" in name):
+        runnable = (platform.machine() == "x86_64") == ("-amd64" in name)  # dlv debugs the host's architecture
+        if file_suffix and main_suffix and runnable:
             print(f"[{time.time() - t0:5.0f}s] {name}: sessions", file=sys.stderr)
             b.sessions(name, binary, file_suffix, main_suffix)
-        if a.preload_reps and name == "cmdcompile-go127-linux-amd64":
+        if a.preload_reps and name == "cmdcompile-go127-linux-amd64" and runnable:
             print(f"[{time.time() - t0:5.0f}s] {name}: preload", file=sys.stderr)
             b.preload(name, binary)
     if not a.no_arm64:

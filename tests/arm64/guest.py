@@ -21,7 +21,7 @@ fetched by tools/arm64-apt.sh. Host-side facts behind the choices:
 """
 
 import argparse, atexit, base64, fcntl, hashlib, http.client, inspect, json, os, queue
-import re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.parse
+import re, secrets, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.parse
 from collections import deque
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -364,6 +364,7 @@ class Guest:
         _remove_stale_tmp()
         self._tmp = tempfile.mkdtemp(prefix=f"dlvidx-guest-{os.getpid()}-")
         try:
+            self._token = secrets.token_hex(16)
             initrd = self._initrd(extra_files or {})
             for attempt in range(5):
                 ports = _free_ports(1 + len(forward_ports))
@@ -378,11 +379,12 @@ class Guest:
             raise
 
     def _initrd(self, extra_files):
-        if not extra_files:
-            return self.image["initrd"]
         path = os.path.join(self._tmp, "initrd.cpio")
         shutil.copyfile(self.image["initrd"], path)  # base + extra: concatenated newc archives
         extra = Cpio(os.path.join(self._tmp, "extra.cpio"))
+        # The agent answers only requests that carry this boot's secret (its port on the host's
+        # 127.0.0.1 is open to every local user).
+        extra.file("/etc/dlvidx-agent-token", (self._token + "\n").encode(), 0o600)
         for guest_path, host_path in extra_files.items():
             st = os.stat(host_path)
             extra.file(guest_path, open(host_path, "rb").read(), st.st_mode & 0o7777, st.st_mtime)
@@ -452,7 +454,8 @@ class Guest:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         conn = http.client.HTTPConnection("127.0.0.1", self.ports[AGENT_PORT], timeout=timeout)
         try:
-            conn.request(method, url, body=data, headers={"Content-Type": "application/json"})
+            conn.request(method, url, body=data, headers={"Content-Type": "application/json",
+                                                          "Authorization": f"Bearer {self._token}"})
             resp = conn.getresponse()
             payload = resp.read()
         except (OSError, http.client.HTTPException) as e:

@@ -21,6 +21,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -443,8 +444,16 @@ func handlePoweroff(*http.Request) (any, error) {
 	return map[string]any{"ok": true}, nil
 }
 
+// The host's per-boot secret (guest.py puts it into the initramfs): the forwarded port is
+// reachable by every local user of the host, the guest's root shell only by the test.
+var token []byte
+
 func handle(mux *http.ServeMux, route string, h func(*http.Request) (any, error)) {
 	mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), token) != 1 {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
 		res, err := h(r)
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
@@ -456,6 +465,12 @@ func handle(mux *http.ServeMux, route string, h func(*http.Request) (any, error)
 }
 
 func main() {
+	secret, err := os.ReadFile("/etc/dlvidx-agent-token")
+	if err != nil || len(bytes.TrimSpace(secret)) < 16 {
+		fmt.Fprintln(os.Stderr, "dlvidx-agent: no /etc/dlvidx-agent-token:", err)
+		os.Exit(1)
+	}
+	token = []byte("Bearer " + string(bytes.TrimSpace(secret)))
 	mux := http.NewServeMux()
 	handle(mux, "GET /ping", func(*http.Request) (any, error) { return map[string]bool{"ok": true}, nil })
 	handle(mux, "POST /put", handlePut)
