@@ -74,13 +74,15 @@ def stops(argv, binary, main_go, lines):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dlvidx", required=True)
+    ap.add_argument("--dlvidx", help="required unless --arm64 (then the guest's)")
     ap.add_argument("--dlvoracle", required=True)
     ap.add_argument("--dlv", default="/usr/bin/dlv")
     ap.add_argument("--corpus", default=os.path.join(ROOT, "tests", "corpus", "corpus.py"))
     ap.add_argument("--name", default="example-go127-linux-amd64")
     ap.add_argument("--arm64", metavar="BUILD_DIR", help="run everything but the client in an emulated arm64 machine")
     a = ap.parse_args()
+    if not a.dlvidx and not a.arm64:
+        ap.error("--dlvidx is required")
     if a.arm64:
         sys.path.insert(0, os.path.join(ROOT, "tests", "arm64"))
         from target import Arm64
