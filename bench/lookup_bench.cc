@@ -97,8 +97,8 @@ int main(int argc, char** argv) {
         "\"present\":{{\"p50_ns\":{:.1f},\"p99_ns\":{:.1f},\"max_ns\":{:.1f},\"mean_ns\":{:.1f}}},"
         "\"absent\":{{\"p50_ns\":{:.1f},\"p99_ns\":{:.1f},\"max_ns\":{:.1f},\"mean_ns\":{:.1f}}},"
         "\"batch_ns\":{:.1f},\"sink\":{}}}\n",
-        argv[1], v.header().n_keys, v.n_files(), n, overhead, sp.p50, sp.p99, sp.max, sp.mean, sa.p50, sa.p99,
-        sa.max, sa.mean, batch, sink % 10);
+        argv[1], v.header().n_keys, v.n_files(), n, overhead, sp.p50, sp.p99, sp.max, sp.mean,
+        sa.p50, sa.p99, sa.max, sa.mean, batch, sink % 10);
   } catch (const std::exception& e) {
     fmt::print(stderr, "dlvidx_lookup_bench: {}\n", e.what());
     return 1;

@@ -17,7 +17,8 @@ struct Phase {
   Timer timer;
 };
 
-IndexHandle open_index_unchecked(const std::string& path, const BuildOptions& opts, BuildReport* report) {
+IndexHandle open_index_unchecked(const std::string& path, const BuildOptions& opts,
+                                 BuildReport* report) {
   BuildReport local;
   BuildReport& r = report ? *report : local;
   Timer::take_all();
@@ -83,8 +84,8 @@ IndexHandle open_index_unchecked(const std::string& path, const BuildOptions& op
   std::vector<uint8_t> image;
   {
     Phase p(opts, "layout");
-    image = build_index_image(table, r.id, obj,
-                              {model.cus.size(), sections.bytes, sections.raw_bytes});
+    image =
+        build_index_image(table, r.id, obj, {model.cus.size(), sections.bytes, sections.raw_bytes});
   }
   std::optional<IndexHandle> handle;
   {

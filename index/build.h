@@ -32,7 +32,7 @@ struct BuildReport {
   Arch arch = Arch::kX86_64;
   bool pie = false;
   uint64_t moduledata_addr = 0;  // runtime.firstmoduledata's link address: the PIE load-bias anchor
-  bool built = false;  // false: an existing index was opened
+  bool built = false;            // false: an existing index was opened
   IndexSource source = IndexSource::kBuilt;
   std::string location;
   uint64_t cus = 0, files = 0, keys = 0, pcs = 0, functions = 0, rows = 0, stmt_rows = 0;
@@ -46,6 +46,7 @@ struct BuildReport {
 
 // Opens the published index of `path`, building it first when there is none
 // (or when opts.force). Throws dlvidx::Error naming the file and the reason.
-IndexHandle open_index(const std::string& path, const BuildOptions& opts, BuildReport* report = nullptr);
+IndexHandle open_index(const std::string& path, const BuildOptions& opts,
+                       BuildReport* report = nullptr);
 
 }  // namespace dlvidx::index

@@ -2,7 +2,7 @@
 // unit its line table (Delve's DebugLineInfo: file names as Delve spells them,
 // every row in program order), the functions (Delve's BinaryInfo.Functions),
 // the inlined-call ranges of each concrete function, and the call sites of
-// inlined calls (Delve's inlinedCallLines). dwarf_reader.cc fills it with
+// inlined calls (Delve's inlinedCallLines). index/dwarf/ fills it with
 // libdwarf; nothing else in the project sees libdwarf.
 #pragma once
 
@@ -22,7 +22,8 @@ enum RowFlags : uint8_t { kStmt = 1, kEndSequence = 2, kPrologueEnd = 4 };
 
 struct LineRow {
   uint64_t pc = 0;
-  uint32_t file = kNoFile;  // index into LineTable::files; kNoFile when the register is out of range
+  uint32_t file =
+      kNoFile;  // index into LineTable::files; kNoFile when the register is out of range
   uint32_t line = 0;
   uint8_t flags = 0;
   bool stmt() const { return flags & kStmt; }

@@ -26,11 +26,11 @@ bool line_pc_less(const Occurrence& a, const Occurrence& b) {
 struct Shared {
   explicit Shared(const DwarfModel& model) : m(model) {}
   const DwarfModel& m;
-  std::vector<std::string> files;                 // Delve's bi.Sources
-  std::vector<uint32_t> order;                    // functions sorted by entry (PCToFunc order)
-  std::vector<uint32_t> slot;                     // function index -> FileLineTable::functions index
-  std::vector<std::vector<Occurrence>> rows;      // per file: rows, sorted by (line, pc)
-  std::vector<std::vector<Occurrence>> inlined;   // per file: inlined-call sites, sorted
+  std::vector<std::string> files;                // Delve's bi.Sources
+  std::vector<uint32_t> order;                   // functions sorted by entry (PCToFunc order)
+  std::vector<uint32_t> slot;                    // function index -> FileLineTable::functions index
+  std::vector<std::vector<Occurrence>> rows;     // per file: rows, sorted by (line, pc)
+  std::vector<std::vector<Occurrence>> inlined;  // per file: inlined-call sites, sorted
   std::vector<std::optional<LineTableQuery>> queries;  // per CU
   uint64_t n_rows = 0, n_stmt = 0;
 
@@ -63,7 +63,8 @@ void collect_sources(Shared& s, std::vector<std::vector<uint32_t>>& global) {
   global.resize(s.m.cus.size());
   for (size_t c = 0; c < s.m.cus.size(); c++)
     for (const auto& f : s.m.cus[c].lines.files)
-      global[c].push_back(static_cast<uint32_t>(std::lower_bound(s.files.begin(), s.files.end(), f) - s.files.begin()));
+      global[c].push_back(static_cast<uint32_t>(
+          std::lower_bound(s.files.begin(), s.files.end(), f) - s.files.begin()));
 }
 
 // Delve sorts bi.Functions by Entry (unstable; ties only among functions
@@ -95,14 +96,16 @@ void collect_occurrences(Shared& s, const std::vector<std::vector<uint32_t>>& gl
       s.n_rows++;
       s.n_stmt += r.stmt();
     }
-  for (const auto& ic : s.m.inlined_calls) s.inlined[global[ic.cu][ic.file]].push_back({ic.line, true, ic.lowpc});
+  for (const auto& ic : s.m.inlined_calls)
+    s.inlined[global[ic.cu][ic.file]].push_back({ic.line, true, ic.lowpc});
 }
 
 // Evaluates Delve's steps for a range of files. One per thread: it owns its
 // disassembler and its prologue cache.
 class Worker {
  public:
-  Worker(const Shared& s, const ObjectFile& obj, const MappedFile& file) : s_(s), prologue_(obj, file) {}
+  Worker(const Shared& s, const ObjectFile& obj, const MappedFile& file)
+      : s_(s), prologue_(obj, file) {}
 
   void run(uint32_t file_begin, uint32_t file_end, FileLineTable& out) {
     for (uint32_t f = file_begin; f < file_end; f++) {
@@ -118,7 +121,8 @@ class Worker {
         while (ie < rows.size() && rows[ie].line == line) ie++;
         while (je < inl.size() && inl[je].line == line) je++;
         if (from_rows) {
-          evaluate(f, line, &rows[i], &rows[ie - 1] + 1, out);  // rows win; inlined sites are a fallback
+          evaluate(f, line, &rows[i], &rows[ie - 1] + 1,
+                   out);  // rows win; inlined sites are a fallback
         } else {
           out.inlined_fallback_keys++;
           evaluate(f, line, &inl[j], &inl[je - 1] + 1, out);
@@ -136,14 +140,16 @@ class Worker {
     if (it != cache_.end()) return it->second;
     const Function& fn = s_.m.functions[fi];
     uint64_t pc = fn.entry;
-    if (fn.cu != kNoCu && s_.queries[fn.cu]) pc = prologue_.first_pc_after_prologue(fn, *s_.queries[fn.cu]);
+    if (fn.cu != kNoCu && s_.queries[fn.cu])
+      pc = prologue_.first_pc_after_prologue(fn, *s_.queries[fn.cu]);
     cache_.emplace(fi, pc);
     return pc;
   }
 
   // Steps 2-5 for one key. PCs are sorted, and a function is one PC range, so
   // the PCs of a function are one run: no maps, no per-key allocation.
-  void evaluate(uint32_t file, uint32_t line, const Occurrence* b, const Occurrence* e, FileLineTable& out) {
+  void evaluate(uint32_t file, uint32_t line, const Occurrence* b, const Occurrence* e,
+                FileLineTable& out) {
     FileLineResult res{file, line, static_cast<uint32_t>(out.pcs.size()), 0};
     const Occurrence* p = b;
     while (p != e) {
@@ -155,7 +161,9 @@ class Worker {
       }
       const Occurrence* run_end = p;
       while (run_end != e && run_end->pc >= fn->entry && run_end->pc < fn->end) run_end++;
-      if (fn->name.find("\xc2\xb7" "dwrap\xc2\xb7") == std::string::npos && !fn->trampoline)
+      if (fn->name.find("\xc2\xb7"
+                        "dwrap\xc2\xb7") == std::string::npos &&
+          !fn->trampoline)
         select(fi, *fn, p, run_end, out);
       p = run_end;
     }
@@ -166,7 +174,8 @@ class Worker {
   }
 
   // Steps 3-5 for the PCs of one function.
-  void select(uint32_t fi, const Function& fn, const Occurrence* b, const Occurrence* e, FileLineTable& out) {
+  void select(uint32_t fi, const Function& fn, const Occurrence* b, const Occurrence* e,
+              FileLineTable& out) {
     static const std::vector<InlinedRange> kNone;
     auto ir = s_.m.inline_ranges.find(fn.offset);
     const auto& inl = ir == s_.m.inline_ranges.end() ? kNone : ir->second;
@@ -181,7 +190,8 @@ class Worker {
       Part* part = nullptr;
       for (Part& q : parts_)
         if (q.off == off) part = &q;
-      if (!part) part = &parts_.emplace_back(Part{off, 0, o->pc});  // PCs ascend: the first is the smallest
+      if (!part)
+        part = &parts_.emplace_back(Part{off, 0, o->pc});  // PCs ascend: the first is the smallest
       if (o->stmt && !part->stmt) part->stmt = o->pc;
     }
     for (const Part& q : parts_) {
@@ -207,7 +217,8 @@ class Worker {
 
 }  // namespace
 
-FileLineTable build_file_line_table(const DwarfModel& m, const ObjectFile& obj, const MappedFile& file) {
+FileLineTable build_file_line_table(const DwarfModel& m, const ObjectFile& obj,
+                                    const MappedFile& file) {
   FileLineTable out;
   out.moduledata_addr = m.moduledata_addr;
   Shared s{m};
@@ -235,7 +246,8 @@ FileLineTable build_file_line_table(const DwarfModel& m, const ObjectFile& obj, 
   }
   bounds.push_back(nf);
   std::vector<FileLineTable> parts(bounds.size() - 1);
-  run_parallel(parts.size(), [&](size_t k) { Worker(s, obj, file).run(bounds[k], bounds[k + 1], parts[k]); });
+  run_parallel(parts.size(),
+               [&](size_t k) { Worker(s, obj, file).run(bounds[k], bounds[k + 1], parts[k]); });
   for (auto& p : parts) {
     uint32_t base = static_cast<uint32_t>(out.pcs.size());
     for (auto& k : p.keys) k.pc_begin += base;

@@ -34,7 +34,8 @@ struct FunctionRange {
 struct FileLineResult {
   uint32_t file = 0;  // index into FileLineTable::files
   uint32_t line = 0;
-  uint32_t pc_begin = 0;  // Delve's answer: FileLineTable::pcs[pc_begin, +pc_count), sorted, unique;
+  uint32_t pc_begin =
+      0;  // Delve's answer: FileLineTable::pcs[pc_begin, +pc_count), sorted, unique;
   uint32_t pc_count = 0;  // empty if every PC was in a skipped wrapper
 };
 
@@ -48,11 +49,14 @@ struct FileLineTable {
   uint64_t inlined_fallback_keys = 0;
   uint64_t prologue_moves = 0;
   uint64_t disassembled = 0;
-  uint64_t moduledata_addr = 0;          // DwarfModel::moduledata_addr
+  uint64_t moduledata_addr = 0;  // DwarfModel::moduledata_addr
 
-  std::span<const uint64_t> pcs_of(const FileLineResult& r) const { return {pcs.data() + r.pc_begin, r.pc_count}; }
+  std::span<const uint64_t> pcs_of(const FileLineResult& r) const {
+    return {pcs.data() + r.pc_begin, r.pc_count};
+  }
 };
 
-FileLineTable build_file_line_table(const DwarfModel& m, const ObjectFile& obj, const MappedFile& file);
+FileLineTable build_file_line_table(const DwarfModel& m, const ObjectFile& obj,
+                                    const MappedFile& file);
 
 }  // namespace dlvidx::index

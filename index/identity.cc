@@ -30,9 +30,10 @@ BinaryIdentity identify(const MappedFile& file, const ObjectFile& obj) {
     }
   id.dwarf_hash = XXH3_64bits_digest(st);
   // pie and link_base are recorded in the index too.
-  std::string k = fmt::format("v2|{}|{}|{}|{}|{}|{}|{}|{:x}|{}|{:x}", id.go_build_id, id.gnu_build_id, id.uuid,
-                              id.size, id.slice_offset, static_cast<int>(id.arch),
-                              static_cast<int>(id.format), id.dwarf_hash, obj.pie ? 1 : 0, obj.link_base);
+  std::string k =
+      fmt::format("v2|{}|{}|{}|{}|{}|{}|{}|{:x}|{}|{:x}", id.go_build_id, id.gnu_build_id, id.uuid,
+                  id.size, id.slice_offset, static_cast<int>(id.arch), static_cast<int>(id.format),
+                  id.dwarf_hash, obj.pie ? 1 : 0, obj.link_base);
   XXH3_64bits_reset(st);
   XXH3_64bits_update(st, k.data(), k.size());
   id.key = XXH3_64bits_digest(st);

@@ -1,6 +1,5 @@
 #include "index/index_builder.h"
 
-#include <xxhash.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,8 +11,6 @@
 
 namespace dlvidx::index {
 namespace {
-
-uint32_t file_hash_of(std::string_view path) { return static_cast<uint32_t>(XXH3_64bits(path.data(), path.size())); }
 
 template <typename T>
 void put(std::vector<uint8_t>& out, TableRef& ref, const std::vector<T>& v) {
@@ -30,24 +27,6 @@ void copy_str(char* dst, size_t cap, const std::string& s) {
 }
 
 }  // namespace
-
-uint64_t image_checksum(const uint8_t* data, uint64_t total_size) {
-  // The header too (pc_base, table offsets, counts are all used), with the
-  // fields that are not part of the content zeroed: the checksum itself, and
-  // shared memory's ready flag and publisher pid.
-  IndexHeader h;
-  std::memcpy(&h, data, sizeof h);
-  h.checksum = 0;
-  h.ready = 0;
-  h.creator_pid = 0;
-  XXH3_state_t* st = XXH3_createState();
-  XXH3_64bits_reset(st);
-  XXH3_64bits_update(st, &h, sizeof h);
-  XXH3_64bits_update(st, data + sizeof(IndexHeader), total_size - sizeof(IndexHeader));
-  uint64_t sum = XXH3_64bits_digest(st);
-  XXH3_freeState(st);
-  return sum;
-}
 
 std::vector<uint8_t> build_index_image(const FileLineTable& t, const BinaryIdentity& id,
                                        const ObjectFile& obj, const BuildCounts& counts) {
@@ -100,10 +79,11 @@ std::vector<uint8_t> build_index_image(const FileLineTable& t, const BinaryIdent
   std::vector<FunctionEntry> fns(t.functions.size());
   std::string names;
   for (size_t i = 0; i < t.functions.size(); i++) {
-    if (names.size() + t.functions[i].name.size() + 1 > UINT32_MAX) fail("function names over 4 GiB");
+    if (names.size() + t.functions[i].name.size() + 1 > UINT32_MAX)
+      fail("function names over 4 GiB");
     fns[i] = {static_cast<uint32_t>(t.functions[i].entry - lo),
-              static_cast<uint32_t>(t.functions[i].end - t.functions[i].entry), static_cast<uint32_t>(names.size()),
-              t.functions[i].decl_line};
+              static_cast<uint32_t>(t.functions[i].end - t.functions[i].entry),
+              static_cast<uint32_t>(names.size()), t.functions[i].decl_line};
     names += t.functions[i].name;
     names.push_back('\0');
   }
@@ -111,16 +91,18 @@ std::vector<uint8_t> build_index_image(const FileLineTable& t, const BinaryIdent
   // stored deflated (level 1: fast, about 7x smaller on Go names).
   uLongf zlen = compressBound(names.size());
   std::vector<uint8_t> names_z(zlen);
-  if (compress2(names_z.data(), &zlen, reinterpret_cast<const Bytef*>(names.data()), names.size(), 1) != Z_OK)
+  if (compress2(names_z.data(), &zlen, reinterpret_cast<const Bytef*>(names.data()), names.size(),
+                1) != Z_OK)
     fail("cannot compress the function names");
   names_z.resize(zlen);
   h.names_bytes = names.size();
 
   // File hash table: power of two, at most half full.
-  uint32_t fcap = std::bit_ceil<uint32_t>(std::max<uint32_t>(16, static_cast<uint32_t>(t.files.size()) * 2));
+  uint32_t fcap =
+      std::bit_ceil<uint32_t>(std::max<uint32_t>(16, static_cast<uint32_t>(t.files.size()) * 2));
   std::vector<uint32_t> file_hash(fcap, 0);
   for (uint32_t i = 0; i < t.files.size(); i++) {
-    uint32_t s = file_hash_of(t.files[i]) & (fcap - 1);
+    uint32_t s = path_hash(t.files[i]) & (fcap - 1);
     while (file_hash[s]) s = (s + 1) & (fcap - 1);
     file_hash[s] = i + 1;
   }
@@ -135,8 +117,10 @@ std::vector<uint8_t> build_index_image(const FileLineTable& t, const BinaryIdent
     need_words += (uint64_t(t.keys[e - 1].line) - t.keys[b].line + 64) / 64;
   }
   if (need_words > std::max<uint64_t>(1 << 16, 16 * t.keys.size()))
-    fail("line numbers too sparse for the index: {} lines with code span {} x 64 lines (a corrupt line table?)",
-         t.keys.size(), need_words);
+    fail(
+        "line numbers too sparse for the index: {} lines with code span {} x 64 lines (a corrupt "
+        "line table?)",
+        t.keys.size(), need_words);
 
   // Per file: a bitmap of lines with code, and one value per set bit.
   std::vector<LineWord> words;

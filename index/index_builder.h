@@ -8,6 +8,7 @@
 
 #include "index/file_line_policy.h"
 #include "index/identity.h"
+#include "index/index_format.h"
 
 namespace dlvidx::index {
 
@@ -17,9 +18,5 @@ struct BuildCounts {
 
 std::vector<uint8_t> build_index_image(const FileLineTable& t, const BinaryIdentity& id,
                                        const ObjectFile& obj, const BuildCounts& counts);
-
-// XXH3-64 of the whole image (header with checksum, ready and creator_pid
-// zeroed, then the body), as stored in checksum.
-uint64_t image_checksum(const uint8_t* data, uint64_t total_size);
 
 }  // namespace dlvidx::index

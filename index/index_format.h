@@ -4,10 +4,10 @@
 //
 //   IndexHeader                      fixed 1024 bytes at offset 0
 //   strings   char[]                 file paths, NUL-terminated
-//   names     zlib stream            function names, NUL-terminated (cold: only the CLI prints them)
-//   files     FileEntry[n_files]     sorted by path (Delve's bi.Sources order)
-//   file_hash uint32[file_hash_cap]  path hash -> file id + 1 (0 = empty), linear probing
-//   words     LineWord[]             per file, one bit per source line in [min_line, max_line]:
+//   names     zlib stream            function names, NUL-terminated (cold: only the CLI prints
+//   them) files     FileEntry[n_files]     sorted by path (Delve's bi.Sources order) file_hash
+//   uint32[file_hash_cap]  path hash -> file id + 1 (0 = empty), linear probing words LineWord[]
+//   per file, one bit per source line in [min_line, max_line]:
 //                                    set = the line has code; plus a rank (set bits before it)
 //   values    uint32[n_keys]         per set bit, in line order: one PC, or kPcList | index
 //   pc_lists  uint32[]               [count, pc...] for lines with != 1 PC
@@ -19,15 +19,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace dlvidx::index {
 
 inline constexpr char kMagic[8] = {'D', 'L', 'V', 'I', 'D', 'X', '\0', '\x01'};
-inline constexpr uint32_t kFormatVersion = 6;  // 5: the checksum covers the header; 6: moduledata_addr
+inline constexpr uint32_t kFormatVersion =
+    6;  // 5: the checksum covers the header; 6: moduledata_addr
 inline constexpr uint32_t kPcList = 0x80000000u;  // value: index into pc_lists
 
 struct FileEntry {
-  uint32_t path;      // offset into strings
+  uint32_t path;  // offset into strings
   uint32_t path_len;
   uint32_t base;      // offset of the basename within the path
   uint32_t min_line;  // first line with code (0 if none)
@@ -44,7 +46,7 @@ struct LineWord {
 };
 
 struct FunctionEntry {
-  uint32_t entry;      // offset from pc_base
+  uint32_t entry;  // offset from pc_base
   uint32_t size;
   uint32_t name;       // offset into the inflated names
   uint32_t decl_line;  // the line of `func` (0 if unknown): where its body starts
@@ -98,5 +100,16 @@ struct IndexHeader {
 static_assert(offsetof(IndexHeader, strings) == 408, "layout is fixed");
 static_assert(offsetof(IndexHeader, moduledata_addr) == 552, "layout is fixed");
 static_assert(sizeof(IndexHeader) == 1024, "IndexHeader is 1024 bytes");
+
+// The two hashes the writer (index_builder.cc) and the reader (lookup.cc)
+// must agree on (index_format.cc).
+
+// A path's hash for the file_hash table (its slot: the hash masked by
+// file_hash_cap - 1, then linear probing): the low 32 bits of XXH3-64.
+uint32_t path_hash(std::string_view path);
+
+// XXH3-64 of the whole image (header with checksum, ready and creator_pid
+// zeroed, then the body), as stored in checksum.
+uint64_t image_checksum(const uint8_t* data, uint64_t total_size);
 
 }  // namespace dlvidx::index

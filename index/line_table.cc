@@ -21,7 +21,8 @@ LineTableQuery::LineTableQuery(const LineTable& lt) : rows_(lt.rows) {
     else
       unordered_.push_back(k);
   }
-  std::sort(by_first_.begin(), by_first_.end(), [](const Span& a, const Span& b) { return a.first < b.first; });
+  std::sort(by_first_.begin(), by_first_.end(),
+            [](const Span& a, const Span& b) { return a.first < b.first; });
   uint64_t m = 0;
   for (const Span& sp : by_first_) max_last_.push_back(m = std::max(m, sp.last));
 }
@@ -35,7 +36,8 @@ size_t LineTableQuery::hit_in(const Sequence& s, uint64_t base) const {
   auto hit = [&](size_t i) {
     const LineRow& r = rows_[i];
     uint64_t last = last_address(i);
-    return (r.pc > base && last != UINT64_MAX && base >= last) || (r.pc == base && !r.end_sequence());
+    return (r.pc > base && last != UINT64_MAX && base >= last) ||
+           (r.pc == base && !r.end_sequence());
   };
   if (!s.monotonic) {
     for (size_t i = s.begin; i < s.end; i++)
@@ -58,7 +60,8 @@ size_t LineTableQuery::hit_in(const Sequence& s, uint64_t base) const {
 size_t LineTableQuery::position(uint64_t base) const {
   size_t best = npos;
   auto k = std::upper_bound(by_first_.begin(), by_first_.end(), base,
-                            [](uint64_t b, const Span& sp) { return b < sp.first; }) - by_first_.begin();
+                            [](uint64_t b, const Span& sp) { return b < sp.first; }) -
+           by_first_.begin();
   for (ptrdiff_t j = k - 1; j >= 0 && max_last_[j] >= base; j--)
     if (by_first_[j].last >= base) best = std::min(best, hit_in(seqs_[by_first_[j].seq], base));
   for (uint32_t q : unordered_) best = std::min(best, hit_in(seqs_[q], base));
@@ -85,7 +88,8 @@ uint32_t LineTableQuery::pc_to_line(uint64_t base, uint64_t pc) const {
 }
 
 template <typename Pred>
-std::optional<LineRow> LineTableQuery::scan_from_entry(uint64_t start, uint64_t end, Pred pred) const {
+std::optional<LineRow> LineTableQuery::scan_from_entry(uint64_t start, uint64_t end,
+                                                       Pred pred) const {
   for (size_t i = position(start); i < rows_.size(); i++) {
     const LineRow& r = rows_[i];
     if (r.pc >= end || r.pc < start) return std::nullopt;

@@ -1,16 +1,13 @@
 #include "index/lookup.h"
 
 #include <fmt/format.h>
-#include <xxhash.h>
 #include <zlib.h>
-
-#include <mutex>
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <mutex>
 
-#include "index/index_builder.h"
 #include "preload/error.h"
 
 namespace dlvidx::index {
@@ -28,8 +25,10 @@ const T* table(Bytes img, const TableRef& r, uint64_t count, const char* name) {
   // count is checked first so that count * sizeof(T) cannot wrap around.
   if (r.offset % alignof(T) || r.offset > img.size() || r.bytes > img.size() - r.offset ||
       count > img.size() / sizeof(T) || r.bytes != count * sizeof(T))
-    fail("index is corrupt: table {} (offset {}, {} bytes, {} entries) does not fit the image ({} bytes)",
-         name, r.offset, r.bytes, count, img.size());
+    fail(
+        "index is corrupt: table {} (offset {}, {} bytes, {} entries) does not fit the image ({} "
+        "bytes)",
+        name, r.offset, r.bytes, count, img.size());
   return reinterpret_cast<const T*>(img.data() + r.offset);
 }
 
@@ -38,18 +37,21 @@ const T* table(Bytes img, const TableRef& r, uint64_t count, const char* name) {
 IndexView IndexView::open(Bytes img, Verify verify) {
   IndexView v;
   v.image_ = img;
-  if (img.size() < sizeof(IndexHeader)) fail("index is corrupt: {} bytes, shorter than its header", img.size());
+  if (img.size() < sizeof(IndexHeader))
+    fail("index is corrupt: {} bytes, shorter than its header", img.size());
   if (reinterpret_cast<uintptr_t>(img.data()) % 8) fail("index image is misaligned");
   const auto* h = reinterpret_cast<const IndexHeader*>(img.data());
   if (std::memcmp(h->magic, kMagic, sizeof kMagic) != 0) fail("index is corrupt: bad magic");
   if (h->format_version != kFormatVersion)
-    fail("index has format version {}, this dlvidx reads version {}", h->format_version, kFormatVersion);
+    fail("index has format version {}, this dlvidx reads version {}", h->format_version,
+         kFormatVersion);
   if (h->header_size != sizeof(IndexHeader) || h->total_size != img.size())
     fail("index is corrupt: header says {} bytes, image has {}", h->total_size, img.size());
   if (verify != Verify::kLayout) {
     uint64_t sum = image_checksum(img.data(), img.size());
     if (sum != h->checksum)
-      fail("index is corrupt: checksum mismatch (header says {:016x}, content hashes to {:016x})", h->checksum, sum);
+      fail("index is corrupt: checksum mismatch (header says {:016x}, content hashes to {:016x})",
+           h->checksum, sum);
   }
   v.h_ = h;
   v.strings_ = table<char>(img, h->strings, h->strings.bytes, "strings");
@@ -64,9 +66,11 @@ IndexView IndexView::open(Bytes img, Verify verify) {
   v.names_ = std::make_shared<Names>();
   if (!std::has_single_bit(h->file_hash_cap) || h->n_files >= h->file_hash_cap)
     fail("index is corrupt: bad file hash table size");
-  // zlib inflates at most ~1032:1; anything claiming more is a lie (and would be a huge allocation).
+  // zlib inflates at most ~1032:1; anything claiming more is a lie (and would be a huge
+  // allocation).
   if (h->names_bytes > (h->names.bytes + 64) * 1100)
-    fail("index is corrupt: {} bytes of function names claim to inflate to {}", h->names.bytes, h->names_bytes);
+    fail("index is corrupt: {} bytes of function names claim to inflate to {}", h->names.bytes,
+         h->names_bytes);
   const uint64_t sbytes = h->strings.bytes;
   if (sbytes && v.strings_[sbytes - 1] != '\0') fail("index is corrupt: unterminated string table");
   // Files are few: always check them, so every lookup stays in bounds.
@@ -86,10 +90,12 @@ IndexView IndexView::open(Bytes img, Verify verify) {
     uint64_t nwords = (uint64_t(f.max_line) - f.min_line + 64) / 64;
     uint64_t set = 0;
     for (uint64_t w = 0; w < nwords; w++) {
-      if (v.words_[f.words + w].rank != set) fail("index is corrupt: rank of file {} word {}", i, w);
+      if (v.words_[f.words + w].rank != set)
+        fail("index is corrupt: rank of file {} word {}", i, w);
       set += std::popcount(v.words_[f.words + w].bits);
     }
-    if (set != f.n_values) fail("index is corrupt: file {} has {} lines but {} values", i, set, f.n_values);
+    if (set != f.n_values)
+      fail("index is corrupt: file {} has {} lines but {} values", i, set, f.n_values);
   }
   for (uint64_t i = 0; i < h->n_keys; i++) {
     uint32_t val = v.values_[i];
@@ -108,11 +114,13 @@ std::string_view IndexView::file_path(uint32_t f) const {
   return {strings_ + files_[f].path, files_[f].path_len};
 }
 
-std::string_view IndexView::file_base(uint32_t f) const { return file_path(f).substr(files_[f].base); }
+std::string_view IndexView::file_base(uint32_t f) const {
+  return file_path(f).substr(files_[f].base);
+}
 
 std::optional<uint32_t> IndexView::file_id(std::string_view path) const {
   uint32_t mask = h_->file_hash_cap - 1;
-  uint32_t s = static_cast<uint32_t>(XXH3_64bits(path.data(), path.size())) & mask;
+  uint32_t s = path_hash(path) & mask;
   for (uint32_t n = 0; n <= mask; n++, s = (s + 1) & mask) {
     uint32_t v = file_hash_[s];
     if (v == 0) return std::nullopt;
@@ -131,7 +139,8 @@ FileMatch IndexView::match_file(std::string_view q) const {
   if (q.empty()) return m;
   for (uint32_t f = 0; f < n_files(); f++) {
     std::string_view p = file_path(f);
-    if (p.size() > q.size() && p.ends_with(q) && (q.front() == '/' || p[p.size() - q.size() - 1] == '/'))
+    if (p.size() > q.size() && p.ends_with(q) &&
+        (q.front() == '/' || p[p.size() - q.size() - 1] == '/'))
       m.candidates.push_back(f);
   }
   if (m.candidates.size() == 1) {
@@ -161,7 +170,8 @@ Location IndexView::find_file_location(uint32_t file, uint32_t line) const {
   loc.pcs.base = h_->pc_base;
   if (val & kPcList) {
     uint32_t at = val & ~kPcList;
-    if (at >= pc_lists_n_ || pc_lists_[at] > pc_lists_n_ - at - 1) return loc;  // corrupt: no answer
+    if (at >= pc_lists_n_ || pc_lists_[at] > pc_lists_n_ - at - 1)
+      return loc;  // corrupt: no answer
     loc.pcs.count = pc_lists_[at];
     loc.pcs.ptr = pc_lists_ + at + 1;
   } else {
@@ -177,13 +187,23 @@ std::string IndexView::error_text(const Location& loc, std::string_view file, ui
     case LookupStatus::kFound:
       return {};
     case LookupStatus::kNoAddresses:
-      return {};  // dlv accepts the breakpoint with no addresses (its DAP layer then says "unable to set breakpoint")
+      return {};  // dlv accepts the breakpoint with no addresses (its DAP layer then says "unable
+                  // to set breakpoint")
     case LookupStatus::kNoStatement:
-      return fmt::format("could not find statement at {}:{}, please use a line with a statement", file, line);
+      return no_statement_text(file, line);
     case LookupStatus::kNoFile:
-      return fmt::format("could not find file {}", file);
+      return no_file_text(file);
   }
   return {};
+}
+
+std::string no_file_text(std::string_view file) {
+  return fmt::format("could not find file {}", file);
+}
+
+std::string no_statement_text(std::string_view file, int64_t line) {
+  return fmt::format("could not find statement at {}:{}, please use a line with a statement", file,
+                     line);
 }
 
 std::vector<uint32_t> IndexView::lines_with_code(uint32_t file, uint32_t lo, uint32_t hi) const {
@@ -213,7 +233,8 @@ const std::string* IndexView::names() const {
     if (h_->names_bytes > (1ull << 32) || h_->names_bytes > (r.bytes + 64) * 1100) return;
     names_->text.resize(h_->names_bytes);
     uLongf n = h_->names_bytes;
-    names_->ok = uncompress(reinterpret_cast<Bytef*>(names_->text.data()), &n, image_.data() + r.offset, r.bytes) == Z_OK &&
+    names_->ok = uncompress(reinterpret_cast<Bytef*>(names_->text.data()), &n,
+                            image_.data() + r.offset, r.bytes) == Z_OK &&
                  n == h_->names_bytes && (n == 0 || names_->text.back() == '\0');
   });
   return names_->ok ? &names_->text : nullptr;
@@ -230,7 +251,8 @@ std::optional<uint32_t> IndexView::function_at(uint64_t pc) const {
   const FunctionEntry* e = functions_ + h_->n_functions;
   if (pc < h_->pc_base || pc - h_->pc_base > UINT32_MAX) return std::nullopt;
   uint32_t off = static_cast<uint32_t>(pc - h_->pc_base);
-  auto it = std::upper_bound(b, e, off, [](uint32_t p, const FunctionEntry& f) { return p < f.entry; });
+  auto it =
+      std::upper_bound(b, e, off, [](uint32_t p, const FunctionEntry& f) { return p < f.entry; });
   if (it == b) return std::nullopt;
   --it;
   if (off - it->entry < it->size) return static_cast<uint32_t>(it - b);

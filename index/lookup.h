@@ -45,10 +45,16 @@ struct Location {
 
 // The outcome of matching a user's path against the index's file names.
 struct FileMatch {
-  std::optional<uint32_t> file;        // the unique match
-  std::vector<uint32_t> candidates;    // more than one: ambiguous
+  std::optional<uint32_t> file;      // the unique match
+  std::vector<uint32_t> candidates;  // more than one: ambiguous
   enum Kind { kExact, kSuffix, kNone, kAmbiguous } kind = kNone;
 };
+
+// Delve's texts, defined once: ErrCouldNotFindLine's two forms, and what its DAP layer says of a
+// breakpoint created with no addresses.
+std::string no_file_text(std::string_view file);
+std::string no_statement_text(std::string_view file, int64_t line);
+inline constexpr std::string_view kUnableToSetBreakpoint = "unable to set breakpoint";
 
 class IndexView {
  public:
@@ -81,7 +87,9 @@ class IndexView {
   // and for snapping a breakpoint to the next statement).
   std::vector<uint32_t> lines_with_code(uint32_t file, uint32_t lo, uint32_t hi) const;
   std::string_view function_name(uint32_t fn) const;
-  uint32_t function_decl_line(uint32_t fn) const { return fn < h_->n_functions ? functions_[fn].decl_line : 0; }
+  uint32_t function_decl_line(uint32_t fn) const {
+    return fn < h_->n_functions ? functions_[fn].decl_line : 0;
+  }
   std::optional<uint32_t> function_at(uint64_t pc) const;
 
  private:

@@ -34,9 +34,10 @@ using Pattern = std::vector<Op>;
 
 const std::vector<Pattern>& prologues(Arch arch) {
   static const std::vector<Pattern> amd64 = [] {
-    const std::vector<Pattern> split = {{Op::kCmp, Op::kJbe},
-                                        {Op::kLea, Op::kCmp, Op::kJbe},
-                                        {Op::kMov, Op::kCmp, Op::kJe, Op::kLea, Op::kSub, Op::kCmp, Op::kJbe}};
+    const std::vector<Pattern> split = {
+        {Op::kCmp, Op::kJbe},
+        {Op::kLea, Op::kCmp, Op::kJbe},
+        {Op::kMov, Op::kCmp, Op::kJe, Op::kLea, Op::kSub, Op::kCmp, Op::kJbe}};
     const std::vector<Pattern> get_g = {{Op::kMov}, {Op::kMov, Op::kMov}};
     std::vector<Pattern> out;
     for (const auto& g : get_g)
@@ -48,9 +49,10 @@ const std::vector<Pattern>& prologues(Arch arch) {
     return out;
   }();
   static const std::vector<Pattern> arm64 = [] {
-    const std::vector<Pattern> split = {{Op::kMov, Op::kCmp, Op::kB},
-                                        {Op::kSub, Op::kCmp, Op::kB},
-                                        {Op::kCmp, Op::kB, Op::kAdd, Op::kSub, Op::kMov, Op::kCmp, Op::kB}};
+    const std::vector<Pattern> split = {
+        {Op::kMov, Op::kCmp, Op::kB},
+        {Op::kSub, Op::kCmp, Op::kB},
+        {Op::kCmp, Op::kB, Op::kAdd, Op::kSub, Op::kMov, Op::kCmp, Op::kB}};
     std::vector<Pattern> out;
     for (const auto& s : split) {
       Pattern p = {Op::kLdr};
@@ -66,7 +68,8 @@ constexpr size_t kMaxPattern = 9;  // longest pattern + the instruction after it
 
 }  // namespace
 
-PrologueFinder::PrologueFinder(const ObjectFile& obj, const MappedFile& file) : obj_(obj), file_(file) {
+PrologueFinder::PrologueFinder(const ObjectFile& obj, const MappedFile& file)
+    : obj_(obj), file_(file) {
   csh h = 0;
   cs_err e = obj.arch == Arch::kX86_64 ? cs_open(CS_ARCH_X86, CS_MODE_64, &h)
                                        : cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &h);

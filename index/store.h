@@ -1,4 +1,6 @@
-// IndexStore: where built indexes live. The only user of Boost.Interprocess.
+// IndexStore: where built indexes live (store.cc; the cache file:
+// store_file.cc; shared memory: store_shm.cc, the only user of
+// Boost.Interprocess; their one error convention: store_internal.h).
 //  - shared memory: one POSIX shared memory object per binary identity,
 //    "dlvidx-<uid>-<key>", mode 0600, published complete (a ready flag is set
 //    last) and mapped read-only by every reader;
@@ -26,6 +28,8 @@
 
 namespace dlvidx::index {
 
+struct IndexMapping;  // what keeps an image mapped (store_internal.h)
+
 enum class IndexSource { kSharedMemory, kCacheFile, kBuilt };
 std::string_view to_string(IndexSource s);
 
@@ -41,9 +45,8 @@ class IndexHandle {
 
  private:
   friend class IndexStore;
-  struct Mapping;
-  IndexHandle(std::unique_ptr<Mapping> m, IndexView v, IndexSource s, std::string loc);
-  std::unique_ptr<Mapping> mapping_;
+  IndexHandle(std::unique_ptr<IndexMapping> m, IndexView v, IndexSource s, std::string loc);
+  std::unique_ptr<IndexMapping> mapping_;
   IndexView view_;
   IndexSource source_;
   std::string location_;
@@ -51,7 +54,7 @@ class IndexHandle {
 
 class IndexStore {
  public:
-  // cache_dir empty: $XDG_CACHE_HOME/dlvidx or $HOME/.cache/dlvidx.
+  // cache_dir empty: default_cache_dir() (cache_dir.h).
   explicit IndexStore(std::string cache_dir = {});
 
   const std::string& cache_dir() const { return cache_dir_; }
@@ -61,7 +64,8 @@ class IndexStore {
   // The published index for this identity: shared memory first, else the
   // cache file (which is then published to shared memory). Problems found
   // (stale, corrupt, foreign) are appended to `notes` and the bad copy removed.
-  std::optional<IndexHandle> open(const BinaryIdentity& id, std::vector<std::string>* notes = nullptr);
+  std::optional<IndexHandle> open(const BinaryIdentity& id,
+                                  std::vector<std::string>* notes = nullptr);
 
   // Writes the cache file and publishes the image to shared memory. Neither is
   // fatal: what could not be done is appended to `notes`, and without shared
@@ -78,10 +82,13 @@ class IndexStore {
   std::optional<uint64_t> last_key_for(const std::string& binary) const;
 
  private:
+  // store_shm.cc
   std::optional<IndexHandle> open_shm(const BinaryIdentity& id, std::vector<std::string>* notes);
-  std::optional<IndexHandle> open_file(const BinaryIdentity& id, std::vector<std::string>* notes);
-  void write_file(const std::vector<uint8_t>& image, uint64_t key);
   IndexHandle write_shm(const std::vector<uint8_t>& image, const BinaryIdentity& id);
+  // store_file.cc
+  std::optional<IndexHandle> open_file(const BinaryIdentity& id, std::vector<std::string>* notes);
+  bool has_file(uint64_t key) const;  // a regular file (not checked further)
+  void write_file(const std::vector<uint8_t>& image, uint64_t key);
   std::string cache_dir_;
 };
 

@@ -36,7 +36,8 @@ std::optional<std::string> GoBuildInfo::setting(const std::string& key) const {
 }
 
 std::optional<GoBuildInfo> read_go_buildinfo(const ObjectFile& obj) {
-  for (const char* name : {".go.buildinfo", "__DATA,__go_buildinfo", "__DATA_CONST,__go_buildinfo"}) {
+  for (const char* name :
+       {".go.buildinfo", "__DATA,__go_buildinfo", "__DATA_CONST,__go_buildinfo"}) {
     const Section* s = obj.find(name);
     if (!s || s->data.size() < 32) continue;
     Bytes b = s->data;
@@ -44,7 +45,8 @@ std::optional<GoBuildInfo> read_go_buildinfo(const ObjectFile& obj) {
     if (!(b[15] & 0x2)) return std::nullopt;  // pre-1.18 pointer format
     GoBuildInfo info;
     size_t pos = 32;
-    if (!varint_string(b, pos, info.go_version) || !varint_string(b, pos, info.modinfo)) return std::nullopt;
+    if (!varint_string(b, pos, info.go_version) || !varint_string(b, pos, info.modinfo))
+      return std::nullopt;
     return info;
   }
   return std::nullopt;

@@ -17,6 +17,7 @@ class ByteReader {
       : b_(b), path_(path), what_(what), be_(big_endian) {}
 
   uint64_t pos() const { return pos_; }
+  uint64_t remaining() const { return b_.size() - pos_; }
   void seek(uint64_t p) {
     if (p > b_.size()) overrun(p - b_.size());
     pos_ = p;

@@ -17,9 +17,10 @@ Bytes inflate_into(const std::string& path, const std::string& name, Bytes in, u
                    DwarfSections& out) {
   if (declared > kMaxSectionBytes ||
       declared > std::max<uint64_t>(in.size() * kMaxInflateRatio, kInflateAllowanceBytes))
-    fail("{}: compressed section {} declares {} bytes from {} compressed bytes; refusing (limit {} "
-         "bytes, ratio {})",
-         path, name, declared, in.size(), kMaxSectionBytes, kMaxInflateRatio);
+    fail(
+        "{}: compressed section {} declares {} bytes from {} compressed bytes; refusing (limit {} "
+        "bytes, ratio {})",
+        path, name, declared, in.size(), kMaxSectionBytes, kMaxInflateRatio);
   // Not zero-filled: pages are touched only as inflate writes them, so a size
   // that lies costs no more memory than the stream really inflates to.
   auto buf = std::make_unique_for_overwrite<uint8_t[]>(declared ? declared : 1);
@@ -46,12 +47,15 @@ Bytes inflate_into(const std::string& path, const std::string& name, Bytes in, u
       fail("{}: compressed section {} inflates to more than its declared {} bytes", path, name,
            declared);
     if (rc == Z_BUF_ERROR && input_used_up)
-      fail("{}: compressed section {} is cut short: its zlib stream ends after {} of its declared {} bytes",
-           path, name, got, declared);
+      fail(
+          "{}: compressed section {} is cut short: its zlib stream ends after {} of its declared "
+          "{} bytes",
+          path, name, got, declared);
     fail("{}: compressed section {} is corrupt: zlib: {}", path, name, msg ? msg : zError(rc));
   }
   if (got != declared)
-    fail("{}: compressed section {} inflates to {} bytes, but declares {}", path, name, got, declared);
+    fail("{}: compressed section {} inflates to {} bytes, but declares {}", path, name, got,
+         declared);
   Bytes view(buf.get(), declared);
   out.owned.push_back(std::move(buf));
   return view;
@@ -96,7 +100,8 @@ DwarfSections load_dwarf_sections(const std::string& path, const ObjectFile& obj
   // the bytes), each into its own DwarfSections, then merge in order.
   std::vector<DwarfSections> each(found.size());
   std::vector<Bytes> views(found.size());
-  run_tasks(found.size(), [&](size_t i) { views[i] = decompress_section(path, *found[i], each[i]); });
+  run_tasks(found.size(),
+            [&](size_t i) { views[i] = decompress_section(path, *found[i], each[i]); });
   for (size_t i = 0; i < found.size(); i++) {
     out.raw_bytes += found[i]->data.size();
     out.bytes += views[i].size();
@@ -105,9 +110,10 @@ DwarfSections load_dwarf_sections(const std::string& path, const ObjectFile& obj
     for (auto& b : each[i].owned) out.owned.push_back(std::move(b));
   }
   if (out.get(".debug_info").empty() || out.get(".debug_line").empty()) {
-    fail("{}: no DWARF: built with -s/-w? (no .debug_info/.debug_line; rebuild without "
-         "-ldflags=\"-s -w\")",
-         path);
+    fail(
+        "{}: no DWARF: built with -s/-w? (no .debug_info/.debug_line; rebuild without "
+        "-ldflags=\"-s -w\")",
+        path);
   }
   return out;
 }

@@ -16,7 +16,7 @@ namespace dlvidx {
 
 // The sections the index needs, in the order libdwarf is given them.
 inline constexpr const char* kIndexSections[] = {
-    ".debug_info", ".debug_abbrev", ".debug_line", ".debug_str",     ".debug_line_str",
+    ".debug_info",   ".debug_abbrev",   ".debug_line", ".debug_str",        ".debug_line_str",
     ".debug_ranges", ".debug_rnglists", ".debug_addr", ".debug_str_offsets"};
 
 struct DwarfSections {

@@ -52,7 +52,8 @@ ObjectFile parse_elf(const std::string& path, Bytes b, uint64_t base) {
   ByteReader h(b, path, "ELF header");
   h.skip(4);
   uint8_t cls = h.u8(), data = h.u8();
-  if (cls != 2) fail("{}: 32-bit ELF is not supported (Go binaries for amd64/arm64 are ELF64)", path);
+  if (cls != 2)
+    fail("{}: 32-bit ELF is not supported (Go binaries for amd64/arm64 are ELF64)", path);
   if (data != 1) fail("{}: big-endian ELF is not supported", path);
   h.seek(16);
   uint16_t type = h.u16(), machine = h.u16();
@@ -76,15 +77,15 @@ ObjectFile parse_elf(const std::string& path, Bytes b, uint64_t base) {
     ph.seek(phoff + uint64_t(i) * phentsize);
     uint32_t ptype = ph.u32(), flags = ph.u32();
     uint64_t off = ph.u64(), vaddr = ph.u64();
-    ph.u64();
-    uint64_t filesz = ph.u64(), memsz = ph.u64();
+    ph.u64();  // p_paddr
+    uint64_t filesz = ph.u64();
+    ph.u64();  // p_memsz
     if (ptype != kPtLoad) continue;
     if (off > b.size() || filesz > b.size() - off)
       fail("{}: ELF segment {} (offset {}, size {}) lies outside the file ({} bytes)", path, i, off,
            filesz, b.size());
-    bool x = flags & kPfX;
-    obj.segments.push_back({vaddr, memsz, base + off, filesz, x});
-    if (x) obj.link_base = std::min(obj.link_base, vaddr);
+    obj.segments.push_back({vaddr, base + off, filesz});
+    if (flags & kPfX) obj.link_base = std::min(obj.link_base, vaddr);
   }
   if (obj.link_base == UINT64_MAX) obj.link_base = 0;
 
@@ -116,11 +117,13 @@ ObjectFile parse_elf(const std::string& path, Bytes b, uint64_t base) {
   const Raw& strtab = raw[shstrndx];
   // A SHT_NOBITS section's offset and size were not checked against the file.
   if (strtab.type == kShtNobits)
-    fail("{}: ELF section name table index {} names a section with no bytes in the file", path, shstrndx);
+    fail("{}: ELF section name table index {} names a section with no bytes in the file", path,
+         shstrndx);
   Bytes names = b.subspan(strtab.offset, strtab.size);
   for (uint32_t i = 1; i < shnum; i++) {
     const Raw& s = raw[i];
-    if (s.name >= names.size()) fail("{}: ELF section {} name offset {} out of range", path, i, s.name);
+    if (s.name >= names.size())
+      fail("{}: ELF section {} name offset {} out of range", path, i, s.name);
     const char* np = reinterpret_cast<const char*>(names.data()) + s.name;
     std::string_view raw_name(np, strnlen(np, names.size() - s.name));
     Section sec;

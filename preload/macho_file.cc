@@ -24,7 +24,8 @@ std::string fixed_name(Bytes b) {
 // Go puts "\xff Go build ID: \"...\"\n \xff" at the very start of the text.
 std::string go_build_id_from_text(Bytes text) {
   static constexpr std::string_view kPrefix = "\xff Go build ID: \"";
-  std::string_view t(reinterpret_cast<const char*>(text.data()), std::min<size_t>(text.size(), 4096));
+  std::string_view t(reinterpret_cast<const char*>(text.data()),
+                     std::min<size_t>(text.size(), 4096));
   if (!t.starts_with(kPrefix)) return {};
   t.remove_prefix(kPrefix.size());
   auto end = t.find('"');
@@ -41,7 +42,8 @@ ObjectFile parse_macho(const std::string& path, Bytes b, uint64_t base) {
   ByteReader h(b, path, "Mach-O header");
   uint32_t magic = h.u32();
   if (magic == 0xfeedface) fail("{}: 32-bit Mach-O is not supported", path);
-  if (magic != 0xfeedfacf) fail("{}: not a Mach-O object at offset {} (magic {:#x})", path, base, magic);
+  if (magic != 0xfeedfacf)
+    fail("{}: not a Mach-O object at offset {} (magic {:#x})", path, base, magic);
   uint32_t cpu = h.u32();
   h.u32();  // cpusubtype
   h.u32();  // filetype
@@ -68,22 +70,25 @@ ObjectFile parse_macho(const std::string& path, Bytes b, uint64_t base) {
     if (cmd == kLcUuid) {
       for (uint8_t c : r.take(16)) obj.uuid += fmt::format("{:02x}", c);
     } else if (cmd == kLcSegment64) {
-      if (cmdsize < 72) fail("{}: Mach-O load command {} (LC_SEGMENT_64) has bad size {}", path, i, cmdsize);
+      if (cmdsize < 72)
+        fail("{}: Mach-O load command {} (LC_SEGMENT_64) has bad size {}", path, i, cmdsize);
       std::string segname = fixed_name(r.take(16));
-      uint64_t vmaddr = r.u64(), vmsize = r.u64(), fileoff = r.u64(), filesize = r.u64();
+      uint64_t vmaddr = r.u64();
+      r.u64();  // vmsize
+      uint64_t fileoff = r.u64(), filesize = r.u64();
       r.u32();  // maxprot
       uint32_t initprot = r.u32(), nsects = r.u32();
       r.u32();  // flags
       if (fileoff > b.size() || filesize > b.size() - fileoff)
         fail("{}: Mach-O segment {} (offset {}, size {}) lies outside the file ({} bytes)", path,
              segname, fileoff, filesize, b.size());
-      bool x = initprot & kVmProtExecute;
       if (segname != "__PAGEZERO") {
-        obj.segments.push_back({vmaddr, vmsize, base + fileoff, filesize, x});
-        if (x) obj.link_base = std::min(obj.link_base, vmaddr);
+        obj.segments.push_back({vmaddr, base + fileoff, filesize});
+        if (initprot & kVmProtExecute) obj.link_base = std::min(obj.link_base, vmaddr);
       }
       if (uint64_t(nsects) * 80 > cmdsize - 72)
-        fail("{}: Mach-O segment {} claims {} sections in {} bytes", path, segname, nsects, cmdsize);
+        fail("{}: Mach-O segment {} claims {} sections in {} bytes", path, segname, nsects,
+             cmdsize);
       for (uint32_t k = 0; k < nsects; k++) {
         std::string sectname = fixed_name(r.take(16));
         r.take(16);  // segname
@@ -95,8 +100,8 @@ ObjectFile parse_macho(const std::string& path, Bytes b, uint64_t base) {
         // Zero-fill sections (__bss, __noptrbss) have offset 0: no file bytes.
         bool in_file = offset != 0;
         if (in_file && (offset > b.size() || size > b.size() - offset))
-          fail("{}: Mach-O section {},{} (offset {}, size {}) lies outside the file ({} bytes)", path,
-               segname, sectname, offset, size, b.size());
+          fail("{}: Mach-O section {},{} (offset {}, size {}) lies outside the file ({} bytes)",
+               path, segname, sectname, offset, size, b.size());
         sec.offset = base + offset;
         sec.size = in_file ? size : 0;
         sec.data = in_file ? b.subspan(offset, size) : Bytes{};

@@ -30,8 +30,6 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::string& path) {
   m->path_ = path;
   m->size_ = static_cast<uint64_t>(st.st_size);
   m->mtime_ns_ = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  m->dev_ = st.st_dev;
-  m->ino_ = st.st_ino;
   if (m->size_ == 0) {
     ::close(fd);
     fail("{}: empty file", path);

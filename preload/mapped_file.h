@@ -3,8 +3,6 @@
 // uncompressed sections.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -26,8 +24,6 @@ class MappedFile {
   Bytes bytes() const { return {data_, size_}; }
   uint64_t size() const { return size_; }
   int64_t mtime_ns() const { return mtime_ns_; }
-  dev_t dev() const { return dev_; }
-  ino_t ino() const { return ino_; }
 
  private:
   MappedFile() = default;
@@ -35,8 +31,6 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   int64_t mtime_ns_ = 0;
-  dev_t dev_ = 0;
-  ino_t ino_ = 0;
 };
 
 }  // namespace dlvidx

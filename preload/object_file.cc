@@ -46,24 +46,27 @@ Bytes ObjectFile::read_vaddr(const MappedFile& file, uint64_t addr, uint64_t len
 
 bool ObjectFile::is_go() const {
   if (!go_build_id.empty()) return true;
-  for (const char* n : {".gopclntab", ".go.buildinfo", ".data.rel.ro.gopclntab", "__TEXT,__gopclntab",
-                        "__DATA,__go_buildinfo", "__DATA_CONST,__go_buildinfo"})
+  for (const char* n :
+       {".gopclntab", ".go.buildinfo", ".data.rel.ro.gopclntab", "__TEXT,__gopclntab",
+        "__DATA,__go_buildinfo", "__DATA_CONST,__go_buildinfo"})
     if (find(n)) return true;
   return false;
 }
 
 std::optional<DwarfName> canonical_dwarf_name(std::string_view raw) {
   static constexpr std::array<std::string_view, 16> kNames = {
-      "info",   "abbrev",      "line",     "str",      "line_str", "ranges",
-      "rnglists", "addr",      "str_offsets", "loc",   "loclists", "frame",
-      "aranges", "pubnames",   "pubtypes", "gdb_scripts"};
+      "info",     "abbrev",   "line",        "str",        "line_str", "ranges",
+      "rnglists", "addr",     "str_offsets", "loc",        "loclists", "frame",
+      "aranges",  "pubnames", "pubtypes",    "gdb_scripts"};
   struct Prefix {
     std::string_view p;
     bool zlib;
     size_t cut;  // Mach-O names are cut at 16 bytes; 0 = no cut
   };
-  static constexpr std::array<Prefix, 4> kPrefixes = {{
-      {".debug_", false, 0}, {".zdebug_", true, 0}, {"__debug_", false, 16}, {"__zdebug_", true, 16}}};
+  static constexpr std::array<Prefix, 4> kPrefixes = {{{".debug_", false, 0},
+                                                       {".zdebug_", true, 0},
+                                                       {"__debug_", false, 16},
+                                                       {"__zdebug_", true, 16}}};
   for (const auto& pre : kPrefixes) {
     if (!raw.starts_with(pre.p)) continue;
     for (auto n : kNames) {
@@ -107,11 +110,11 @@ ObjectFile open_fat(const MappedFile& file, std::optional<Arch> want) {
     r.u32();  // cpusubtype
     uint64_t off = is64 ? r.u64() : r.u32();
     uint64_t size = is64 ? r.u64() : r.u32();
-    r.u32();  // align
+    r.u32();            // align
     if (is64) r.u32();  // reserved
     if (off > file.size() || size > file.size() - off)
-      fail("{}: universal binary slice {} at offset {} size {} lies outside the file ({} bytes)", path,
-           i, off, size, file.size());
+      fail("{}: universal binary slice {} at offset {} size {} lies outside the file ({} bytes)",
+           path, i, off, size, file.size());
     slices.push_back({off, size, macho_cpu(cpu), cpu});
   }
   std::vector<std::string> names;
@@ -139,7 +142,10 @@ ObjectFile open_object(const MappedFile& file, std::optional<Arch> want) {
   uint32_t le = uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24;
   uint32_t be = __builtin_bswap32(le);
   ObjectFile obj;
-  if (std::memcmp(b.data(), "\x7f" "ELF", 4) == 0) {
+  if (std::memcmp(b.data(),
+                  "\x7f"
+                  "ELF",
+                  4) == 0) {
     obj = parse_elf(path, b, 0);
   } else if (le == 0xfeedfacf || le == 0xfeedface) {
     obj = parse_macho(path, b, 0);

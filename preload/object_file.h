@@ -26,7 +26,8 @@ Arch host_arch();
 enum class Compression {
   kNone,
   kElfChdr,     // ELF SHF_COMPRESSED: Elf64_Chdr{ELFCOMPRESS_ZLIB, size} + zlib stream
-  kZlibHeader,  // "ZLIB" + 8-byte big-endian size + zlib stream (Mach-O __zdebug_*, old ELF .zdebug_*)
+  kZlibHeader,  // "ZLIB" + 8-byte big-endian size + zlib stream (Mach-O __zdebug_*, old ELF
+                // .zdebug_*)
 };
 
 struct Section {
@@ -40,21 +41,19 @@ struct Section {
 
 struct Segment {
   uint64_t vaddr = 0;
-  uint64_t vsize = 0;
   uint64_t offset = 0;  // relative to the start of the whole file
   uint64_t filesize = 0;
-  bool executable = false;
 };
 
 struct ObjectFile {
   ObjectFormat format = ObjectFormat::kElf;
   Arch arch = Arch::kX86_64;
-  bool pie = false;          // position independent: runtime PCs = link PCs + load bias
-  uint64_t link_base = 0;    // lowest link-time address of an executable segment
-  std::string go_build_id;   // Go's build ID, when present
-  std::string gnu_build_id;  // hex of .note.gnu.build-id
-  std::string uuid;          // hex of Mach-O LC_UUID
-  uint64_t slice_offset = 0; // start of this object in the file (universal binaries)
+  bool pie = false;           // position independent: runtime PCs = link PCs + load bias
+  uint64_t link_base = 0;     // lowest link-time address of an executable segment
+  std::string go_build_id;    // Go's build ID, when present
+  std::string gnu_build_id;   // hex of .note.gnu.build-id
+  std::string uuid;           // hex of Mach-O LC_UUID
+  uint64_t slice_offset = 0;  // start of this object in the file (universal binaries)
   uint64_t slice_size = 0;
   std::vector<std::string> fat_arches;  // the slices of a universal binary, if it was one
   std::vector<Section> sections;

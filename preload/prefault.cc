@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include "preload/dwarf_sections.h"
-#include <chrono>
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
@@ -28,7 +28,8 @@ struct Span {
 Span page_span(const MappedFile& file, uint64_t offset, uint64_t size) {
   uint64_t ps = page_size();
   uint64_t lo = offset & ~(ps - 1);
-  uint64_t hi = std::min<uint64_t>((offset + size + ps - 1) & ~(ps - 1), (file.size() + ps - 1) & ~(ps - 1));
+  uint64_t hi =
+      std::min<uint64_t>((offset + size + ps - 1) & ~(ps - 1), (file.size() + ps - 1) & ~(ps - 1));
   return {const_cast<uint8_t*>(file.bytes().data()) + lo, hi > lo ? hi - lo : 0};
 }
 

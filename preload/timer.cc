@@ -14,7 +14,8 @@ Timer::Timer(std::string name) : name_(std::move(name)), start_(std::chrono::ste
 Timer::~Timer() { stop(); }
 
 double Timer::elapsed_ms() const {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+      .count();
 }
 
 void Timer::stop() {

@@ -1,6 +1,7 @@
 // dlvidx build BINARY: index a binary and publish the index.
-#include <boost/json.hpp>
 #include <fmt/format.h>
+
+#include <boost/json.hpp>
 
 #include "index/build.h"
 #include "tools/commands.h"
@@ -52,25 +53,29 @@ boost::json::object report_json(const index::BuildReport& r) {
 }
 
 void print_report(const index::BuildReport& r) {
-  fmt::print("{} {} ({} {}{}, key {})\n", r.built ? "indexed" : "opened", r.path, to_string(r.format),
-             to_string(r.arch), r.pie ? ", PIE" : "", r.id.key_hex());
-  fmt::print("  {} compile units, {} files, {} statement lines (keys), {} PCs, {} functions\n", r.cus,
-             r.files, r.keys, r.pcs, r.functions);
+  fmt::print("{} {} ({} {}{}, key {})\n", r.built ? "indexed" : "opened", r.path,
+             to_string(r.format), to_string(r.arch), r.pie ? ", PIE" : "", r.id.key_hex());
+  fmt::print("  {} compile units, {} files, {} statement lines (keys), {} PCs, {} functions\n",
+             r.cus, r.files, r.keys, r.pcs, r.functions);
   if (r.built)
-    fmt::print("  {} line rows, {} DIEs; {} keys from inlined calls; {} entries moved past a prologue ({} "
-               "disassembled)\n",
-               r.rows, r.dies, r.inlined_fallback_keys, r.prologue_moves, r.disassembled);
-  fmt::print("  DWARF {} ({} in the file{}) -> index {} ({:.1f}% of DWARF)\n", human_bytes(r.dwarf_bytes),
-             human_bytes(r.dwarf_raw_bytes),
-             r.compressed_sections ? fmt::format(", {} sections compressed", r.compressed_sections) : "",
-             human_bytes(r.index_bytes), r.dwarf_bytes ? 100.0 * r.index_bytes / r.dwarf_bytes : 0.0);
+    fmt::print(
+        "  {} line rows, {} DIEs; {} keys from inlined calls; {} entries moved past a prologue ({} "
+        "disassembled)\n",
+        r.rows, r.dies, r.inlined_fallback_keys, r.prologue_moves, r.disassembled);
+  fmt::print(
+      "  DWARF {} ({} in the file{}) -> index {} ({:.1f}% of DWARF)\n", human_bytes(r.dwarf_bytes),
+      human_bytes(r.dwarf_raw_bytes),
+      r.compressed_sections ? fmt::format(", {} sections compressed", r.compressed_sections) : "",
+      human_bytes(r.index_bytes), r.dwarf_bytes ? 100.0 * r.index_bytes / r.dwarf_bytes : 0.0);
   if (r.prefault)
-    fmt::print("  prefault: {} pages ({} resident before, {} after) by {} in {:.1f} ms\n", r.prefault->pages(),
-               r.prefault->resident_before(), r.prefault->resident_after(), r.prefault->method, r.prefault->ms);
+    fmt::print("  prefault: {} pages ({} resident before, {} after) by {} in {:.1f} ms\n",
+               r.prefault->pages(), r.prefault->resident_before(), r.prefault->resident_after(),
+               r.prefault->method, r.prefault->ms);
   fmt::print("  index: {} ({})\n", r.location, index::to_string(r.source));
   std::string ph;
   for (const auto& p : r.phases)
-    if (p.name != "total") ph += fmt::format("{}{} {:.1f} ms", ph.empty() ? "" : ", ", p.name, p.ms);
+    if (p.name != "total")
+      ph += fmt::format("{}{} {:.1f} ms", ph.empty() ? "" : ", ", p.name, p.ms);
   fmt::print("  phases: {}; total {:.1f} ms\n", ph, r.total_ms);
   for (const auto& n : r.notes) fmt::print("  note: {}\n", n);
 }
@@ -80,10 +85,13 @@ void print_report(const index::BuildReport& r) {
 void setup_build(CLI::App& app) {
   auto args = std::make_shared<BuildArgs>();
   auto* c = app.add_subcommand("build", "Index a Go binary: file:line -> the PCs dlv would pick");
-  c->add_option("BINARY", args->binary, "Go executable (ELF amd64/arm64, Mach-O arm64/amd64, universal)")
-      ->required();  // not CLI::ExistingFile: the open reports it, as "dlvidx: FILE: reason", exit 1
+  c->add_option("BINARY", args->binary,
+                "Go executable (ELF amd64/arm64, Mach-O arm64/amd64, universal)")
+      ->required();  // not CLI::ExistingFile: the open reports it, as "dlvidx: FILE: reason", exit
+                     // 1
   c->add_option("--arch", args->arch, "slice of a universal Mach-O binary (amd64|arm64)");
-  c->add_option("--cache-dir", args->cache_dir, "index cache directory (default $XDG_CACHE_HOME/dlvidx)");
+  c->add_option("--cache-dir", args->cache_dir,
+                "index cache directory (default $XDG_CACHE_HOME/dlvidx)");
   c->add_flag("--json", args->json, "print the summary as JSON on stdout");
   c->add_flag("!--reuse", args->force, "open an existing valid index instead of rebuilding");
   c->add_flag("--no-prefault", args->no_prefault, "do not prefault the DWARF pages first");
@@ -95,7 +103,10 @@ void setup_build(CLI::App& app) {
     o.force = args->force;
     o.prefault = !args->no_prefault;
     bool tty = stderr_is_tty() && !args->json;
-    if (tty) o.progress = [](std::string_view phase) { fmt::print(stderr, "\r\033[Kdlvidx: {}...", phase); };
+    if (tty)
+      o.progress = [](std::string_view phase) {
+        fmt::print(stderr, "\r\033[Kdlvidx: {}...", phase);
+      };
     index::BuildReport r;
     index::open_index(args->binary, o, &r);
     if (tty) fmt::print(stderr, "\r\033[K");

@@ -1,8 +1,8 @@
 // dlvidx lookup BINARY FILE:LINE...: the addresses dlv picks, from the index
 // (building it first if needed). FILE is a full path or a unique suffix.
-#include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <iostream>
 
@@ -69,15 +69,20 @@ void setup_lookup(CLI::App& app) {
   auto args = std::make_shared<LookupArgs>();
   auto* c = app.add_subcommand("lookup", "Print the addresses dlv would pick for FILE:LINE");
   c->add_option("BINARY", args->binary, "Go executable")->required();
-  c->add_option("LOCATION", args->queries, "FILE:LINE (FILE: full path or unique suffix); - reads them from stdin")
+  c->add_option("LOCATION", args->queries,
+                "FILE:LINE (FILE: full path or unique suffix); - reads them from stdin")
       ->required();
   c->add_option("--arch", args->arch, "slice of a universal Mach-O binary (amd64|arm64)");
-  c->add_option("--cache-dir", args->cache_dir, "index cache directory (default $XDG_CACHE_HOME/dlvidx)");
-  c->add_flag("--json", args->json,
-              "print [{\"file\",\"line\",\"pcs\":[\"0x…\"],\"functions\":[…],\"error\"?}] on stdout");
-  c->add_flag("--timing", args->timing, "print on stderr how long opening the index and the lookups took");
-  c->footer("Exit status: 0 if every location resolved, 2 if some did not, 1 on errors.\n"
-            "Example:\n  dlvidx lookup ./server main.go:42 internal/db/conn.go:107");
+  c->add_option("--cache-dir", args->cache_dir,
+                "index cache directory (default $XDG_CACHE_HOME/dlvidx)");
+  c->add_flag(
+      "--json", args->json,
+      "print [{\"file\",\"line\",\"pcs\":[\"0x…\"],\"functions\":[…],\"error\"?}] on stdout");
+  c->add_flag("--timing", args->timing,
+              "print on stderr how long opening the index and the lookups took");
+  c->footer(
+      "Exit status: 0 if every location resolved, 2 if some did not, 1 on errors.\n"
+      "Example:\n  dlvidx lookup ./server main.go:42 internal/db/conn.go:107");
   c->callback([args] {
     index::BuildOptions o;
     o.arch = arch_option(args->arch);
@@ -96,12 +101,15 @@ void setup_lookup(CLI::App& app) {
     std::vector<Answer> answers;
     auto t0 = std::chrono::steady_clock::now();
     for (const auto& q : args->queries) answers.push_back(answer(h.view(), q));
-    double lookup_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    double lookup_us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
     if (args->timing)
-      fmt::print(stderr, "dlvidx: index {} from {} in {:.3f} ms; {} lookups in {:.1f} us ({:.0f} ns each, "
+      fmt::print(stderr,
+                 "dlvidx: index {} from {} in {:.3f} ms; {} lookups in {:.1f} us ({:.0f} ns each, "
                  "including path matching and output formatting)\n",
-                 report.built ? "built" : "opened", index::to_string(report.source), report.total_ms,
-                 answers.size(), lookup_us, answers.empty() ? 0.0 : lookup_us * 1000 / answers.size());
+                 report.built ? "built" : "opened", index::to_string(report.source),
+                 report.total_ms, answers.size(), lookup_us,
+                 answers.empty() ? 0.0 : lookup_us * 1000 / answers.size());
     for (const Answer& a : answers) {
       all_ok = all_ok && a.error.empty() && a.note.empty();
       if (args->json) {

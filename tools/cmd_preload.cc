@@ -23,11 +23,11 @@ void setup_preload(CLI::App& app) {
     PrefaultReport r = prefault_dwarf(*file, obj);
     fmt::print("prefaulted {} ({} {}) by {} in {:.2f} ms\n", *binary, to_string(obj.format),
                to_string(obj.arch), r.method, r.ms);
-    fmt::print("  {:<20} {:>12} {:>8} {:>16} {:>15}\n", "section", "bytes", "pages", "resident before",
-               "resident after");
+    fmt::print("  {:<20} {:>12} {:>8} {:>16} {:>15}\n", "section", "bytes", "pages",
+               "resident before", "resident after");
     for (const auto& s : r.ranges)
-      fmt::print("  {:<20} {:>12} {:>8} {:>16} {:>15}\n", s.name, s.size, s.pages, s.resident_before,
-                 s.resident_after);
+      fmt::print("  {:<20} {:>12} {:>8} {:>16} {:>15}\n", s.name, s.size, s.pages,
+                 s.resident_before, s.resident_after);
     fmt::print("  {:<20} {:>12} {:>8} {:>16} {:>15}\n", "total", "", r.pages(), r.resident_before(),
                r.resident_after());
   });

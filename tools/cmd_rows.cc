@@ -18,9 +18,12 @@ void setup_rows(CLI::App& app) {
   auto units = std::make_shared<bool>(false);
   auto* c = app.add_subcommand("rows", "Dump the line-table rows dlvidx reads (for oracle tests)");
   c->add_flag("--units", *units,
-              "instead, one line per compile unit: offset, line program bytes, files (what dlv scans per lookup)");
+              "instead, one line per compile unit: offset, line program bytes, files (what dlv "
+              "scans per lookup)");
   c->group("Diagnostics");
-  c->footer("Example:\n  dlvidx rows ./server | head        per compile unit a CU line, then its rows: address, line, flags, file");
+  c->footer(
+      "Example:\n  dlvidx rows ./server | head        per compile unit a CU line, then its rows: "
+      "address, line, flags, file");
   c->add_option("BINARY", *binary, "Go executable")->required()->check(CLI::ExistingFile);
   c->add_option("--arch", *arch, "slice of a universal Mach-O binary (amd64|arm64)");
   c->callback([binary, arch, units] {
@@ -41,7 +44,8 @@ void setup_rows(CLI::App& app) {
         if (!cu.has_line_info) continue;
         auto next = std::upper_bound(starts.begin(), starts.end(), cu.line_offset);
         uint64_t bytes = (next == starts.end() ? end : *next) - cu.line_offset;
-        fmt::print("{:#x}\t{}\t{}\t{}\n", cu.offset, cu.name, bytes, fmt::join(cu.lines.files, "\t"));
+        fmt::print("{:#x}\t{}\t{}\t{}\n", cu.offset, cu.name, bytes,
+                   fmt::join(cu.lines.files, "\t"));
       }
       return;
     }
@@ -49,8 +53,8 @@ void setup_rows(CLI::App& app) {
       fmt::format_to(std::back_inserter(buf), "CU {:#x} {}\n", cu.offset, cu.name);
       for (const auto& r : cu.lines.rows) {
         std::string f = cu.lines.file_name(r.file);
-        fmt::format_to(std::back_inserter(buf), "{:#x} {} {:d} {:d} {:d} {}\n", r.pc, r.line, r.stmt(),
-                       r.end_sequence(), r.prologue_end(), f.empty() ? "-" : f);
+        fmt::format_to(std::back_inserter(buf), "{:#x} {} {:d} {:d} {:d} {}\n", r.pc, r.line,
+                       r.stmt(), r.end_sequence(), r.prologue_end(), f.empty() ? "-" : f);
       }
       if (buf.size() > (1 << 20)) {
         std::fwrite(buf.data(), 1, buf.size(), stdout);

@@ -10,8 +10,8 @@
 namespace dlvidx::cli {
 
 struct HostPlatform {
-  std::string os;       // uname sysname, lower case: "linux", "darwin"
-  std::string machine;  // uname machine: "x86_64", "aarch64", "arm64"
+  std::string os;           // uname sysname, lower case: "linux", "darwin"
+  std::string machine;      // uname machine: "x86_64", "aarch64", "arm64"
   bool translated = false;  // macOS: sysctl.proc_translated == 1
   Arch cpu() const;         // the hardware's architecture (arm64 when translated)
   Arch process() const;     // what this process runs as
@@ -24,8 +24,9 @@ HostPlatform host_platform();
 struct ArchProblem {
   std::string detail, fix;
 };
-std::optional<ArchProblem> dlv_arch_problem(const HostPlatform& host, ObjectFormat format, Arch arch);
-std::optional<ArchProblem> binary_arch_problem(const HostPlatform& host, ObjectFormat format, Arch arch,
-                                               Arch dlv_arch);
+std::optional<ArchProblem> dlv_arch_problem(const HostPlatform& host, ObjectFormat format,
+                                            Arch arch);
+std::optional<ArchProblem> binary_arch_problem(const HostPlatform& host, ObjectFormat format,
+                                               Arch arch, Arch dlv_arch);
 
 }  // namespace dlvidx::cli

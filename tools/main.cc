@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
     if (int rc = as_dlv(argc, argv); rc >= 0) return rc;
   }
 
-  CLI::App app{"dlvidx: a Delve-exact file:line -> PC index for Go binaries, and a DAP shim for dlv"};
+  CLI::App app{
+      "dlvidx: a Delve-exact file:line -> PC index for Go binaries, and a DAP shim for dlv"};
   app.set_version_flag("--version", std::string("dlvidx ") + DLVIDX_VERSION);
   app.require_subcommand(1);
   app.footer(
@@ -72,7 +73,8 @@ int main(int argc, char** argv) {
       "  dlvidx lookup ./server main.go:42     the addresses dlv would pick for main.go:42\n"
       "  dlvidx preload ./server               prefault the binary's DWARF pages\n"
       "  dlvidx dap --listen=127.0.0.1:4711    a drop-in for `dlv dap` (see dlvidx dap --help)\n"
-      "  dlvidx doctor ./server                check dlv, the binary and its index; how to fix each problem");
+      "  dlvidx doctor ./server                check dlv, the binary and its index; how to fix "
+      "each problem");
   dlvidx::cli::setup_build(app);
   dlvidx::cli::setup_lookup(app);
   dlvidx::cli::setup_preload(app);

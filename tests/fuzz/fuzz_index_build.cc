@@ -1,5 +1,5 @@
 // fuzz_index_build: the whole index pipeline on an object file: sections ->
-// libdwarf (index/dwarf_reader.cc) -> Delve's line-table queries and policy
+// libdwarf (index/dwarf/) -> Delve's line-table queries and policy
 // (line_table.cc, prologue.cc with Capstone, file_line_policy.cc) -> the
 // image (index_builder.cc) -> IndexView (lookup.cc).
 //
@@ -33,17 +33,20 @@ namespace {
 
 // What build_file_line_table promises (file_line_policy.h).
 void check_table(const FileLineTable& t) {
-  FUZZ_CHECK(std::adjacent_find(t.files.begin(), t.files.end(), std::greater_equal<>()) == t.files.end());
+  FUZZ_CHECK(std::adjacent_find(t.files.begin(), t.files.end(), std::greater_equal<>()) ==
+             t.files.end());
   for (size_t k = 0; k < t.keys.size(); k++) {
     const FileLineResult& r = t.keys[k];
     FUZZ_CHECK(r.file < t.files.size());
     FUZZ_CHECK(uint64_t(r.pc_begin) + r.pc_count <= t.pcs.size());
-    if (k) FUZZ_CHECK(std::pair(t.keys[k - 1].file, t.keys[k - 1].line) < std::pair(r.file, r.line));
+    if (k)
+      FUZZ_CHECK(std::pair(t.keys[k - 1].file, t.keys[k - 1].line) < std::pair(r.file, r.line));
     auto pcs = t.pcs_of(r);
     FUZZ_CHECK(std::adjacent_find(pcs.begin(), pcs.end(), std::greater_equal<>()) == pcs.end());
   }
-  FUZZ_CHECK(std::is_sorted(t.functions.begin(), t.functions.end(),
-                            [](const FunctionRange& a, const FunctionRange& b) { return a.entry < b.entry; }));
+  FUZZ_CHECK(std::is_sorted(
+      t.functions.begin(), t.functions.end(),
+      [](const FunctionRange& a, const FunctionRange& b) { return a.entry < b.entry; }));
 }
 
 // The image answers exactly what the table says.
@@ -66,17 +69,14 @@ void check_image(const FileLineTable& t, const IndexView& v) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static fuzz::MemFile mem;
-  std::vector<uint8_t> exact(data, data + size);
-  fuzz::expect_errors([&] {
-    std::unique_ptr<MappedFile> file = mem.map(data, size);
-    ObjectFile obj = fuzz::open_exact(*file, exact);
-    DwarfSections sections = load_dwarf_sections(file->path(), obj);
-    DwarfModel model = read_dwarf(file->path(), sections);
-    FileLineTable table = build_file_line_table(model, obj, *file);
+  fuzz::with_input(data, size, [](const MappedFile& file, const std::vector<uint8_t>& exact) {
+    ObjectFile obj = fuzz::open_exact(file, exact);
+    DwarfSections sections = load_dwarf_sections(file.path(), obj);
+    DwarfModel model = read_dwarf(file.path(), sections);
+    FileLineTable table = build_file_line_table(model, obj, file);
     check_table(table);
-    std::vector<uint8_t> image = build_index_image(table, identify(*file, obj), obj,
-                                                   {model.cus.size(), sections.bytes, sections.raw_bytes});
+    std::vector<uint8_t> image = build_index_image(
+        table, identify(file, obj), obj, {model.cus.size(), sections.bytes, sections.raw_bytes});
     // Not inside expect_errors' reach: the builder's image must verify.
     std::optional<IndexView> view;
     try {

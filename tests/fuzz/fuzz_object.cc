@@ -36,7 +36,8 @@ void exercise(const MappedFile& file, const ObjectFile& obj) {
       FUZZ_CHECK(s.compression != Compression::kNone || b.data() == s.data.data());
     });
   }
-  for (const Segment& seg : obj.segments) (void)obj.read_vaddr(file, seg.vaddr, std::min<uint64_t>(seg.filesize, 16));
+  for (const Segment& seg : obj.segments)
+    (void)obj.read_vaddr(file, seg.vaddr, std::min<uint64_t>(seg.filesize, 16));
   fuzz::expect_errors([&] {
     DwarfSections d = load_dwarf_sections(file.path(), obj);
     FUZZ_CHECK(d.compressed || d.bytes == d.raw_bytes);
@@ -47,12 +48,10 @@ void exercise(const MappedFile& file, const ObjectFile& obj) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static fuzz::MemFile mem;
-  std::vector<uint8_t> exact(data, data + size);
-  fuzz::expect_errors([&] {
-    std::unique_ptr<MappedFile> file = mem.map(data, size);
-    for (std::optional<Arch> want : {std::optional<Arch>(), std::optional(Arch::kX86_64), std::optional(Arch::kArm64)})
-      fuzz::expect_errors([&] { exercise(*file, fuzz::open_exact(*file, exact, want)); });
+  fuzz::with_input(data, size, [](const MappedFile& file, const std::vector<uint8_t>& exact) {
+    for (std::optional<Arch> want :
+         {std::optional<Arch>(), std::optional(Arch::kX86_64), std::optional(Arch::kArm64)})
+      fuzz::expect_errors([&] { exercise(file, fuzz::open_exact(file, exact, want)); });
   });
   return 0;
 }

@@ -21,12 +21,12 @@
 #include "preload/mapped_file.h"
 #include "preload/object_file.h"
 
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
+#define FUZZ_CHECK(cond)                                                                   \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
       std::fprintf(stderr, "FUZZ_CHECK failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
+      std::abort();                                                                        \
+    }                                                                                      \
   } while (0)
 
 namespace dlvidx::fuzz {
@@ -70,6 +70,18 @@ class MemFile {
   std::string path_;
 };
 
+// The input as a file (one memfd for the whole run) and as an exact-size heap copy (open_exact),
+// handed to f inside expect_errors.
+template <typename F>
+void with_input(const uint8_t* data, size_t size, F&& f) {
+  static MemFile mem;
+  std::vector<uint8_t> exact(data, data + size);
+  expect_errors([&] {
+    std::unique_ptr<MappedFile> file = mem.map(data, size);
+    f(*file, exact);
+  });
+}
+
 // Parses the mapped input (format dispatch, universal slices), then parses
 // the chosen slice again from `exact`, a heap copy of exactly the input's
 // size: ASan then sees any read past its end, which inside the page-rounded
@@ -78,8 +90,9 @@ inline ObjectFile open_exact(const MappedFile& file, const std::vector<uint8_t>&
                              std::optional<Arch> want = std::nullopt) {
   ObjectFile mapped = open_object(file, want);
   Bytes slice = Bytes(exact).subspan(mapped.slice_offset, mapped.slice_size);
-  ObjectFile obj = mapped.format == ObjectFormat::kElf ? parse_elf(file.path(), slice, mapped.slice_offset)
-                                                       : parse_macho(file.path(), slice, mapped.slice_offset);
+  ObjectFile obj = mapped.format == ObjectFormat::kElf
+                       ? parse_elf(file.path(), slice, mapped.slice_offset)
+                       : parse_macho(file.path(), slice, mapped.slice_offset);
   FUZZ_CHECK(obj.sections.size() == mapped.sections.size() && obj.arch == mapped.arch);
   obj.fat_arches = mapped.fat_arches;
   return obj;
@@ -100,7 +113,8 @@ inline void walk_view(const index::IndexView& v, bool full) {
     FUZZ_CHECK(!m.file || *m.file < v.n_files());
     for (uint32_t line : v.lines_with_code(f, 0, UINT32_MAX)) {
       index::Location loc = v.find_file_location(f, line);
-      FUZZ_CHECK(!full || loc.status == index::LookupStatus::kFound || loc.status == index::LookupStatus::kNoAddresses);
+      FUZZ_CHECK(!full || loc.status == index::LookupStatus::kFound ||
+                 loc.status == index::LookupStatus::kNoAddresses);
       for (size_t i = 0; i < loc.pcs.size(); i++) {
         auto fn = v.function_at(loc.pcs[i]);
         FUZZ_CHECK(!fn || *fn < h.n_functions);

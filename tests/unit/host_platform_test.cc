@@ -2,11 +2,12 @@
 // Silicon Mac running dlvidx natively and under Rosetta 2, and Linux hosts.
 // (The macOS sysctl itself can only run on macOS; the live Linux host is
 // checked by doctor.checks.)
-#include <catch2/catch_test_macros.hpp>
-#include <catch2/matchers/catch_matchers_string.hpp>
+#include "tools/host_platform.h"
+
 #include <sys/utsname.h>
 
-#include "tools/host_platform.h"
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 using namespace dlvidx;
 using namespace dlvidx::cli;

@@ -1,11 +1,11 @@
 // The flat index: what goes in comes out, O(1) per key; corrupt images are
 // refused; the store publishes to shared memory and the cache file, and
 // rejects stale, corrupt or foreign copies.
-#include <catch2/catch_test_macros.hpp>
-#include <catch2/matchers/catch_matchers_string.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,7 +26,8 @@ namespace {
 FileLineTable sample_table() {
   FileLineTable t;
   t.files = {"/src/a.go", "/src/b/a.go", "/src/c.go"};
-  t.functions = {{0x1000, 0x1100, "main.a", 1}, {0x1100, 0x1200, "main.b", 0}, {0x2000, 0x2100, "b.a", 0}};
+  t.functions = {
+      {0x1000, 0x1100, "main.a", 1}, {0x1100, 0x1200, "main.b", 0}, {0x2000, 0x2100, "b.a", 0}};
   // a.go: lines 3, 5 (two PCs), 70 (beyond one bitmap word), 200 (no addresses)
   t.pcs = {0x1004, 0x1010, 0x1120, 0x1130, 0x2008};
   t.keys.push_back({0, 3, 0, 1});
@@ -121,7 +122,8 @@ TEST_CASE("corrupt images are refused", "[index]") {
       size_t at = sizeof(IndexHeader) + rng() % (bad.size() - sizeof(IndexHeader));
       bad[at] ^= uint8_t(1 + rng() % 255);
       Aligned a(bad);
-      CHECK_THROWS_WITH(IndexView::open(a.bytes, IndexView::Verify::kFull), ContainsSubstring("checksum"));
+      CHECK_THROWS_WITH(IndexView::open(a.bytes, IndexView::Verify::kFull),
+                        ContainsSubstring("checksum"));
     }
   }
   SECTION("truncated") {
@@ -135,18 +137,21 @@ TEST_CASE("corrupt images are refused", "[index]") {
     auto bad = img;
     reinterpret_cast<IndexHeader*>(bad.data())->format_version = 1;
     Aligned a(bad);
-    CHECK_THROWS_WITH(IndexView::open(a.bytes, IndexView::Verify::kLayout), ContainsSubstring("format version 1"));
+    CHECK_THROWS_WITH(IndexView::open(a.bytes, IndexView::Verify::kLayout),
+                      ContainsSubstring("format version 1"));
   }
   SECTION("a table pointing outside the image") {
     auto bad = img;
     reinterpret_cast<IndexHeader*>(bad.data())->words.offset = 1 << 30;
     Aligned a(bad);
-    CHECK_THROWS_WITH(IndexView::open(a.bytes, IndexView::Verify::kLayout), ContainsSubstring("table words"));
+    CHECK_THROWS_WITH(IndexView::open(a.bytes, IndexView::Verify::kLayout),
+                      ContainsSubstring("table words"));
   }
 }
 
 TEST_CASE("store: shared memory, cache file, stale and corrupt copies", "[store]") {
-  auto dir = std::filesystem::temp_directory_path() / ("dlvidx-store-test-" + std::to_string(getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("dlvidx-store-test-" + std::to_string(getpid()));
   IndexStore store(dir.string());
   const uint64_t key = 0xd1e5700000000000ull | getpid();
   BinaryIdentity id = sample_id(key);

@@ -1,9 +1,9 @@
 // The object layer on hand-made bytes: every malformed header is refused with
 // a message naming the file and the reason, never read out of bounds.
-#include <catch2/catch_test_macros.hpp>
-#include <catch2/matchers/catch_matchers_string.hpp>
 #include <zlib.h>
 
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 #include <cstring>
 #include <vector>
 
@@ -17,9 +17,12 @@ namespace {
 
 std::vector<uint8_t> elf_header(uint16_t machine, uint64_t shoff, uint16_t shnum) {
   std::vector<uint8_t> b(64, 0);
-  std::memcpy(b.data(), "\x7f" "ELF", 4);
-  b[4] = 2;  // ELF64
-  b[5] = 1;  // little-endian
+  std::memcpy(b.data(),
+              "\x7f"
+              "ELF",
+              4);
+  b[4] = 2;   // ELF64
+  b[5] = 1;   // little-endian
   b[16] = 2;  // ET_EXEC
   b[18] = machine & 0xff;
   b[19] = machine >> 8;
