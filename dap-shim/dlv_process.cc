@@ -54,13 +54,17 @@ std::string find_dlv(const std::string& flag_value) {
     if (end == std::string::npos) break;
     start = end + 1;
   }
-  fail("cannot find the real dlv: not in PATH (other than dlvidx itself); use --dlv PATH or $DLVIDX_DLV");
+  fail(
+      "cannot find the real dlv: not in PATH (other than dlvidx itself); use --dlv PATH or "
+      "$DLVIDX_DLV");
 }
 
-DlvProcess::DlvProcess(boost::asio::io_context& io, const std::string& exe, const std::vector<std::string>& args)
-    : io_(io), out_(io), err_(io) {
+DlvProcess::DlvProcess(boost::asio::io_context& io, const std::string& exe,
+                       const std::vector<std::string>& args)
+    : out_(io), err_(io), timer_(io) {
   int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) fail("cannot create pipes for dlv: {}", strerror(errno));
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+    fail("cannot create pipes for dlv: {}", strerror(errno));
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -106,7 +110,8 @@ bool DlvProcess::running() {
 
 std::string DlvProcess::describe_exit() const {
   if (!exited_) return "still running";
-  if (WIFSIGNALED(status_)) return fmt::format("killed by signal {} ({})", WTERMSIG(status_), strsignal(WTERMSIG(status_)));
+  if (WIFSIGNALED(status_))
+    return fmt::format("killed by signal {} ({})", WTERMSIG(status_), strsignal(WTERMSIG(status_)));
   return fmt::format("exited with status {}", WEXITSTATUS(status_));
 }
 
@@ -117,37 +122,42 @@ void DlvProcess::start(Listening on_listening, Line log) {
   read(err_, err_buf_, false);
 }
 
-void DlvProcess::read(boost::asio::posix::stream_descriptor& d, boost::asio::streambuf& b, bool is_stdout) {
-  boost::asio::async_read_until(d, b, '\n', [this, &d, &b, is_stdout](boost::system::error_code ec, size_t n) {
-    if (ec) {
-      if (is_stdout && !listening_seen_ && on_listening_) {
-        listening_seen_ = true;
-        on_listening_("", 0, "dlv exited before listening");
-      }
-      return;
-    }
-    std::string line(boost::asio::buffers_begin(b.data()), boost::asio::buffers_begin(b.data()) + n);
-    b.consume(n);
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-    static const std::regex kListen(R"(DAP server listening at: (\[?[0-9a-fA-F.:]+?\]?):([0-9]+))");
-    std::smatch m;
-    if (is_stdout && !listening_seen_ && std::regex_search(line, m, kListen)) {
-      listening_seen_ = true;
-      std::string host = m[1];
-      if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-      on_listening_(host, static_cast<uint16_t>(std::stoi(m[2])), "");
-    } else if (log_) {
-      log_(line);
-    }
-    read(d, b, is_stdout);
-  });
+void DlvProcess::read(boost::asio::posix::stream_descriptor& d, boost::asio::streambuf& b,
+                      bool is_stdout) {
+  boost::asio::async_read_until(
+      d, b, '\n', [this, &d, &b, is_stdout](boost::system::error_code ec, size_t n) {
+        if (ec) {
+          if (is_stdout && !listening_seen_ && on_listening_) {
+            listening_seen_ = true;
+            on_listening_("", 0, "dlv exited before listening");
+          }
+          return;
+        }
+        std::string line(boost::asio::buffers_begin(b.data()),
+                         boost::asio::buffers_begin(b.data()) + n);
+        b.consume(n);
+        while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+        static const std::regex kListen(
+            R"(DAP server listening at: (\[?[0-9a-fA-F.:]+?\]?):([0-9]+))");
+        std::smatch m;
+        if (is_stdout && !listening_seen_ && std::regex_search(line, m, kListen)) {
+          listening_seen_ = true;
+          std::string host = m[1];
+          if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+          on_listening_(host, static_cast<uint16_t>(std::stoi(m[2])), "");
+        } else if (log_) {
+          log_(line);
+        }
+        read(d, b, is_stdout);
+      });
 }
 
 namespace {
 // Direct children of `parent`, from /proc.
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> out;
-  for (const auto& e : fs::directory_iterator("/proc", fs::directory_options::skip_permission_denied)) {
+  for (const auto& e :
+       fs::directory_iterator("/proc", fs::directory_options::skip_permission_denied)) {
     const std::string name = e.path().filename().string();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
     std::ifstream st(e.path() / "stat");
@@ -157,44 +167,88 @@ std::vector<pid_t> children_of(pid_t parent) {
     if (rp == std::string::npos) continue;
     char state;
     int ppid = 0;
-    if (sscanf(all.c_str() + rp + 1, " %c %d", &state, &ppid) == 2 && ppid == parent) out.push_back(std::stoi(name));
+    if (sscanf(all.c_str() + rp + 1, " %c %d", &state, &ppid) == 2 && ppid == parent)
+      out.push_back(std::stoi(name));
   }
   return out;
 }
 }  // namespace
 
-std::vector<pid_t> DlvProcess::children() const { return pid_ > 0 ? children_of(pid_) : std::vector<pid_t>{}; }
+std::vector<pid_t> DlvProcess::children() const {
+  return pid_ > 0 ? children_of(pid_) : std::vector<pid_t>{};
+}
 
-void DlvProcess::stop(std::chrono::milliseconds grace) {
-  if (!running()) return end_orphans({});
+std::vector<pid_t> DlvProcess::terminate() {
   std::vector<pid_t> kids = children();
   kill(pid_, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (running() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return kids;
+}
+
+void DlvProcess::stop(std::chrono::milliseconds grace) {
+  std::vector<pid_t> kids;
   if (running()) {
-    kill(pid_, SIGKILL);
-    while (running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    kids = terminate();
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    while (running() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (running()) {
+      kill(pid_, SIGKILL);
+      while (running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
-  end_orphans(kids);
+  for (pid_t k : kids)
+    if (kill(k, 0) == 0) kill(k, SIGKILL);
+  for (int round = 0; round < 50 && end_orphans_round(); round++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+void DlvProcess::stop_async(std::chrono::milliseconds grace, std::function<void()> done) {
+  if (!running()) return end_orphans({}, std::move(done), 0);
+  std::vector<pid_t> kids = terminate();
+  poll(std::chrono::steady_clock::now() + grace, std::move(kids), std::move(done));
+}
+
+// Every 10 ms until dlv has exited; past the deadline SIGKILL (once), then every 5 ms.
+void DlvProcess::poll(std::chrono::steady_clock::time_point deadline, std::vector<pid_t> kids,
+                      std::function<void()> done) {
+  if (!running()) return end_orphans(kids, std::move(done), 0);
+  bool late = std::chrono::steady_clock::now() >= deadline;
+  if (late && deadline != std::chrono::steady_clock::time_point::min()) {
+    kill(pid_, SIGKILL);
+    deadline = std::chrono::steady_clock::time_point::min();  // killed: just wait now
+  }
+  timer_.expires_after(std::chrono::milliseconds(late ? 5 : 10));
+  timer_.async_wait([this, deadline, kids = std::move(kids),
+                     done = std::move(done)](boost::system::error_code ec) mutable {
+    if (!ec) poll(deadline, std::move(kids), std::move(done));
+  });
 }
 
 // A debuggee whose tracer died is detached, not killed. The ones dlv started
 // were its children, and with the shim a child subreaper they are now the
 // shim's children (or, caught before dlv died, `kids`): end those, and only
-// those -- the shim starts no other process.
-void DlvProcess::end_orphans(const std::vector<pid_t>& kids) {
-  for (pid_t k : kids)
-    if (kill(k, 0) == 0) kill(k, SIGKILL);
-  if (!subreaper_) return;
-  for (int round = 0; round < 50; round++) {
-    std::vector<pid_t> mine = children_of(getpid());
-    if (mine.empty()) break;
-    for (pid_t k : mine) {
-      kill(k, SIGKILL);
-      waitpid(k, nullptr, WNOHANG);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+// those -- the shim starts no other process. Up to 50 rounds, 10 ms apart.
+void DlvProcess::end_orphans(const std::vector<pid_t>& kids, std::function<void()> done,
+                             int round) {
+  if (round == 0)
+    for (pid_t k : kids)
+      if (kill(k, 0) == 0) kill(k, SIGKILL);
+  if (round >= 50 || !end_orphans_round()) return done();
+  timer_.expires_after(std::chrono::milliseconds(10));
+  timer_.async_wait([this, done = std::move(done), round](boost::system::error_code ec) mutable {
+    if (!ec) end_orphans({}, std::move(done), round + 1);
+  });
+}
+
+bool DlvProcess::end_orphans_round() {
+  if (!subreaper_) return false;
+  std::vector<pid_t> mine = children_of(getpid());
+  if (mine.empty()) return false;
+  for (pid_t k : mine) {
+    kill(k, SIGKILL);
+    waitpid(k, nullptr, WNOHANG);
   }
+  return true;
 }
 
 }  // namespace dlvidx::dap

@@ -21,8 +21,10 @@ PathMapping by_suffix(const index::IndexView& v, const std::string& path) {
     std::string_view tail(path.c_str() + i + 1);
     if (tail.find('/') == std::string_view::npos) break;  // a bare basename is too weak
     index::FileMatch m = v.match_file(tail);
-    if (m.kind == index::FileMatch::kExact || m.kind == index::FileMatch::kSuffix) return {m.file, "suffix"};
-    if (m.kind == index::FileMatch::kAmbiguous) return {std::nullopt, "ambiguous suffix " + std::string(tail)};
+    if (m.kind == index::FileMatch::kExact || m.kind == index::FileMatch::kSuffix)
+      return {m.file, "suffix"};
+    if (m.kind == index::FileMatch::kAmbiguous)
+      return {std::nullopt, "ambiguous suffix " + std::string(tail)};
   }
   return {std::nullopt, "no match"};
 }
@@ -78,8 +80,9 @@ PathMapping map_client_path(const index::IndexView& v, const std::string& client
   std::optional<uint32_t> found;
   for (uint32_t f = 0; f < v.n_files(); f++) {
     std::string p = lower(std::string(v.file_path(f)));
-    if (p == want || (want.size() > p.size() && want.ends_with(p) && want[want.size() - p.size() - 1] == '/' &&
-                      p.find('/') != std::string::npos)) {
+    if (p == want ||
+        (want.size() > p.size() && want.ends_with(p) && want[want.size() - p.size() - 1] == '/' &&
+         p.find('/') != std::string::npos)) {
       if (found) return {std::nullopt, "ambiguous case-insensitive match"};
       found = f;
     }

@@ -11,17 +11,15 @@
 #include <utility>
 #include <vector>
 
+#include "dap-shim/protocol_requests.h"
 #include "index/lookup.h"
 
 namespace dlvidx::dap {
 
-struct SubstitutePath {
-  std::string from, to;
-};
-
 struct PathMapping {
   std::optional<uint32_t> file;
-  std::string how;  // "substitutePath", "exact", "symlink", "suffix", "case-insensitive", or why not
+  std::string
+      how;  // "substitutePath", "exact", "symlink", "suffix", "case-insensitive", or why not
 };
 
 PathMapping map_client_path(const index::IndexView& v, const std::string& client_path,

@@ -79,51 +79,15 @@ Envelope envelope(const json::object& o) {
   return e;
 }
 
-std::vector<SourceBreakpoint> source_breakpoints(const json::object& arguments) {
-  std::vector<SourceBreakpoint> out;
-  const json::array* bps = get_array(arguments, "breakpoints");
-  if (!bps) {
-    // Deprecated form: "lines": [N, ...]
-    if (const json::array* lines = get_array(arguments, "lines"))
-      for (const auto& l : *lines)
-        if (l.is_int64()) out.push_back({l.as_int64(), {}, {}, {}});
-    return out;
-  }
-  for (const auto& v : *bps) {
-    if (!v.is_object()) continue;
-    const json::object& o = v.as_object();
-    SourceBreakpoint b;
-    b.line = get_int(o, "line").value_or(0);
-    b.condition = get_string(o, "condition").value_or("");
-    b.hitCondition = get_string(o, "hitCondition").value_or("");
-    b.logMessage = get_string(o, "logMessage").value_or("");
-    out.push_back(std::move(b));
-  }
-  return out;
+json::object request_stub(const json::object& request) {
+  json::object stub;
+  for (std::string_view key : {"seq", "command"})
+    if (const json::value* v = request.if_contains(key)) stub[key] = *v;
+  return stub;
 }
 
-json::object to_json(const Breakpoint& b) {
-  json::object o{{"id", b.id}, {"verified", b.verified}};
-  if (b.line) o["line"] = *b.line;
-  if (!b.message.empty()) o["message"] = b.message;
-  if (b.source) o["source"] = *b.source;
-  if (!b.instructionReference.empty()) o["instructionReference"] = b.instructionReference;
-  return o;
-}
-
-json::object to_json(const InstructionBreakpoint& b) {
-  json::object o{{"instructionReference", b.instructionReference}};
-  if (!b.condition.empty()) o["condition"] = b.condition;
-  if (!b.hitCondition.empty()) o["hitCondition"] = b.hitCondition;
-  return o;
-}
-
-InstructionBreakpoint instruction_breakpoint(const json::object& o) {
-  return {get_string(o, "instructionReference").value_or(""), get_string(o, "condition").value_or(""),
-          get_string(o, "hitCondition").value_or("")};
-}
-
-json::object make_response(const json::object& request, bool success, json::object body, std::string message) {
+json::object make_response(const json::object& request, bool success, json::object body,
+                           std::string message) {
   json::object r{{"seq", 0},
                  {"type", "response"},
                  {"request_seq", get_int(request, "seq").value_or(0)},
@@ -134,10 +98,16 @@ json::object make_response(const json::object& request, bool success, json::obje
   return r;
 }
 
-json::object make_error_response(int64_t request_seq, std::string_view command, std::string message) {
+json::object make_error_response(int64_t request_seq, std::string_view command,
+                                 std::string message) {
   json::object error{{"id", kShimErrorId}, {"format", message}, {"showUser", true}};
-  return {{"seq", 0},           {"type", "response"},         {"request_seq", request_seq}, {"success", false},
-          {"command", command}, {"message", std::move(message)}, {"body", {{"error", std::move(error)}}}};
+  return {{"seq", 0},
+          {"type", "response"},
+          {"request_seq", request_seq},
+          {"success", false},
+          {"command", command},
+          {"message", std::move(message)},
+          {"body", {{"error", std::move(error)}}}};
 }
 
 json::object make_event(std::string_view event, json::object body) {
@@ -145,7 +115,8 @@ json::object make_event(std::string_view event, json::object body) {
 }
 
 json::object make_request(int64_t seq, std::string_view command, json::object arguments) {
-  return {{"seq", seq}, {"type", "request"}, {"command", command}, {"arguments", std::move(arguments)}};
+  return {
+      {"seq", seq}, {"type", "request"}, {"command", command}, {"arguments", std::move(arguments)}};
 }
 
 }  // namespace dlvidx::dap

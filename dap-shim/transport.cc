@@ -12,8 +12,10 @@ namespace {
 std::string quoted(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s.substr(0, 80)) {
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') out += static_cast<char>(c);
-    else out += fmt::format("\\x{:02x}", c);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\x{:02x}", c);
   }
   return out + (s.size() > 80 ? "\"..." : "\"");
 }
@@ -35,10 +37,12 @@ FrameDecoder::Status FrameDecoder::next(std::string_view& body, std::string_view
   size_t end = in.find("\r\n\r\n");
   if (end == std::string_view::npos) {
     // (+3: a terminator that began within the limit may still be arriving.)
-    if (in.size() > kMaxHeaderBytes + 3) return fail(fmt::format("header longer than {} bytes", kMaxHeaderBytes));
+    if (in.size() > kMaxHeaderBytes + 3)
+      return fail(fmt::format("header longer than {} bytes", kMaxHeaderBytes));
     return Status::kNeedMore;
   }
-  if (end > kMaxHeaderBytes) return fail(fmt::format("header longer than {} bytes", kMaxHeaderBytes));
+  if (end > kMaxHeaderBytes)
+    return fail(fmt::format("header longer than {} bytes", kMaxHeaderBytes));
   std::string_view header = in.substr(0, end);
   bool have_length = false;
   uint64_t length = 0;
@@ -47,9 +51,11 @@ FrameDecoder::Status FrameDecoder::next(std::string_view& body, std::string_view
     std::string_view field = header.substr(0, eol);
     header = eol == std::string_view::npos ? std::string_view() : header.substr(eol + 2);
     size_t colon = field.find(':');
-    if (colon == std::string_view::npos) return fail(fmt::format("malformed header field {}", quoted(field)));
+    if (colon == std::string_view::npos)
+      return fail(fmt::format("malformed header field {}", quoted(field)));
     std::string_view name = field.substr(0, colon), value = field.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
     if (name != "Content-Length") continue;
     if (have_length) return fail("duplicate Content-Length");
@@ -57,7 +63,8 @@ FrameDecoder::Status FrameDecoder::next(std::string_view& body, std::string_view
     if (ec != std::errc() || p != value.data() + value.size() || value.empty())
       return fail(fmt::format("Content-Length {} is not a non-negative integer", quoted(value)));
     if (length > kMaxMessageBytes)
-      return fail(fmt::format("Content-Length {} exceeds the {} byte limit", length, kMaxMessageBytes));
+      return fail(
+          fmt::format("Content-Length {} exceeds the {} byte limit", length, kMaxMessageBytes));
     have_length = true;
   }
   if (!have_length) return fail("missing Content-Length");

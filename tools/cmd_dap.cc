@@ -67,7 +67,8 @@ FILE* open_log_dest(const std::string& dest) {
 
 std::pair<std::string, uint16_t> host_port(const std::string& addr) {
   auto colon = addr.rfind(':');
-  if (colon == std::string::npos) throw Error(fmt::format("address {:?}: expected host:port", addr));
+  if (colon == std::string::npos)
+    throw Error(fmt::format("address {:?}: expected host:port", addr));
   std::string host = addr.substr(0, colon);
   if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
   if (host.empty() || host == "localhost") host = "127.0.0.1";
@@ -80,7 +81,8 @@ std::pair<std::string, uint16_t> host_port(const std::string& addr) {
 asio::ip::address parse_host(const std::string& host, const std::string& flag) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
-  if (ec) fail("{}: host {:?} is not a numeric address (use 127.0.0.1, ::1 or localhost)", flag, host);
+  if (ec)
+    fail("{}: host {:?} is not a numeric address (use 127.0.0.1, ::1 or localhost)", flag, host);
   return addr;
 }
 
@@ -96,9 +98,11 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
   if (dest)
     log = std::make_shared<spdlog::logger>("dap", std::make_shared<FileSink>(dest));
   else
-    log = std::make_shared<spdlog::logger>("dap", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    log = std::make_shared<spdlog::logger>("dap",
+                                           std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l dlvidx: %v");
-  log->set_level(a.log ? (a.log_output.find("dap") != std::string::npos ? spdlog::level::trace : spdlog::level::debug)
+  log->set_level(a.log ? (a.log_output.find("dap") != std::string::npos ? spdlog::level::trace
+                                                                        : spdlog::level::debug)
                        : spdlog::level::warn);
   log->flush_on(spdlog::level::trace);
 
@@ -128,7 +132,8 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
     } else {
       auto [host, port] = host_port(a.client_addr);
       asio::ip::tcp::socket s(io);
-      if (!s.connect({parse_host(host, "--client-addr " + a.client_addr), port}, ec)) dialed.emplace(generic(io, s));
+      if (!s.connect({parse_host(host, "--client-addr " + a.client_addr), port}, ec))
+        dialed.emplace(generic(io, s));
     }
     if (ec) fail("--client-addr {}: cannot connect: {}", a.client_addr, ec.message());
   } else if (a.listen.starts_with("unix:")) {
@@ -143,12 +148,13 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
   } else {
     auto [host, port] = host_port(a.listen);
     auto addr = parse_host(host, "--listen " + a.listen);
-    if (!addr.is_loopback()) log->warn("listening on {}, beyond loopback: connections are not authenticated", host);
+    if (!addr.is_loopback())
+      log->warn("listening on {}, beyond loopback: connections are not authenticated", host);
     asio::ip::tcp::endpoint want(addr, port);
     boost::system::error_code ec;
     tcp.emplace(io);
-    if (!tcp->open(want.protocol(), ec) && !tcp->set_option(asio::socket_base::reuse_address(true), ec) &&
-        !tcp->bind(want, ec))
+    if (!tcp->open(want.protocol(), ec) &&
+        !tcp->set_option(asio::socket_base::reuse_address(true), ec) && !tcp->bind(want, ec))
       tcp->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) fail("--listen {}: cannot listen: {}", a.listen, ec.message());
     auto ep = tcp->local_endpoint();
@@ -157,7 +163,7 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
   }
 
   // dlv starts now, while the editor connects.
-  auto session = std::make_shared<dap::Session>(io, opts, log);
+  auto session = dap::Session::create(io, opts, log);
   session->start_dlv();
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
@@ -174,11 +180,12 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
     std::fputs(line.c_str(), dest ? dest : stdout);
     std::fflush(dest ? dest : stdout);
     if (unix_acc) {
-      unix_acc->async_accept([&](boost::system::error_code ec, asio::local::stream_protocol::socket s) {
-        unix_acc->close();
-        if (ec) return io.stop();
-        begin(generic(io, s));
-      });
+      unix_acc->async_accept(
+          [&](boost::system::error_code ec, asio::local::stream_protocol::socket s) {
+            unix_acc->close();
+            if (ec) return io.stop();
+            begin(generic(io, s));
+          });
     } else {
       tcp->async_accept([&](boost::system::error_code ec, asio::ip::tcp::socket s) {
         tcp->close();  // one session, as dlv
@@ -195,23 +202,32 @@ int run(const DapArgs& a, std::vector<std::string> passthrough) {
 
 void setup_dap(CLI::App& app) {
   auto a = std::make_shared<DapArgs>();
-  auto* c = app.add_subcommand("dap", "Serve DAP like `dlv dap`, resolving breakpoints from the index");
+  auto* c =
+      app.add_subcommand("dap", "Serve DAP like `dlv dap`, resolving breakpoints from the index");
   c->allow_extras();
-  c->add_option("-l,--listen", a->listen, "address to listen on: host:port or unix:PATH (default 127.0.0.1:0)");
-  c->add_option("--client-addr", a->client_addr, "dial this DAP client instead of listening (host:port or unix:PATH)");
+  c->add_option("-l,--listen", a->listen,
+                "address to listen on: host:port or unix:PATH (default 127.0.0.1:0)");
+  c->add_option("--client-addr", a->client_addr,
+                "dial this DAP client instead of listening (host:port or unix:PATH)");
   c->add_flag("--log", a->log, "enable logging (also passed to dlv)");
-  c->add_option("--log-output", a->log_output, "dlv's log components, e.g. dap,debugger (also passed to dlv)");
-  c->add_option("--log-dest", a->log_dest, "where logs and the listening line go: a file descriptor number or a file");
-  c->add_option("--dlv", a->dlv, "the real dlv (default: $DLVIDX_DLV, else dlv in PATH that is not dlvidx)");
-  c->add_option("--cache-dir", a->cache_dir, "index cache directory (default $XDG_CACHE_HOME/dlvidx)");
+  c->add_option("--log-output", a->log_output,
+                "dlv's log components, e.g. dap,debugger (also passed to dlv)");
+  c->add_option("--log-dest", a->log_dest,
+                "where logs and the listening line go: a file descriptor number or a file");
+  c->add_option("--dlv", a->dlv,
+                "the real dlv (default: $DLVIDX_DLV, else dlv in PATH that is not dlvidx)");
+  c->add_option("--cache-dir", a->cache_dir,
+                "index cache directory (default $XDG_CACHE_HOME/dlvidx)");
   c->add_option("--request-timeout", a->request_timeout,
-                "seconds to wait for dlv's answer to a request before answering it with an error (default 30; "
+                "seconds to wait for dlv's answer to a request before answering it with an error "
+                "(default 30; "
                 "launch/attach/restart: 900)")
       ->check(CLI::Range(1, 86400));
   c->footer(
       "Flags not listed here are passed to `dlv dap` unchanged (e.g. --check-go-version=false).\n"
       "Examples:\n"
-      "  dlvidx dap --listen=127.0.0.1:4711               then point launch.json's debugServer at 4711\n"
+      "  dlvidx dap --listen=127.0.0.1:4711               then point launch.json's debugServer at "
+      "4711\n"
       "  dlvidx dap --check-go-version=false -l 127.0.0.1:0 --log-dest=3");
   c->callback([a, c] {
     std::vector<std::string> extra = c->remaining();

@@ -1,15 +1,16 @@
 // Mapping an editor's path to a file of the index: substitutePath, exact,
 // symlinks, unique suffix (trimpath builds), case-insensitive; ambiguity maps
 // nowhere (dlv then gets the request unchanged).
-#include <catch2/catch_test_macros.hpp>
+#include "dap-shim/path_map.h"
+
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch_test_macros.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
-#include "dap-shim/path_map.h"
 #include "index/index_builder.h"
 
 using namespace dlvidx;
@@ -31,7 +32,8 @@ struct Fixture {
     auto img = build_index_image(t, id, obj, {});
     words.resize((img.size() + 7) / 8);
     std::memcpy(words.data(), img.data(), img.size());
-    view = IndexView::open(Bytes(reinterpret_cast<const uint8_t*>(words.data()), img.size()), IndexView::Verify::kFull);
+    view = IndexView::open(Bytes(reinterpret_cast<const uint8_t*>(words.data()), img.size()),
+                           IndexView::Verify::kFull);
   }
   std::vector<uint64_t> words;
   IndexView view;
@@ -47,11 +49,12 @@ TEST_CASE("client paths map to index files in the documented order", "[path]") {
   fs::create_symlink(dir / "real", dir / "link");
   std::string real = fs::canonical(dir / "real" / "main.go").string();
   fs::create_directories(dir / "mod" / "sub");
-  std::ofstream(dir / "mod" / "go.mod") << "// comment\nmodule \"example.com/other-name\"\n\ngo 1.22\n";
+  std::ofstream(dir / "mod" / "go.mod")
+      << "// comment\nmodule \"example.com/other-name\"\n\ngo 1.22\n";
   std::ofstream(dir / "mod" / "sub" / "s.go") << "package sub\n";
 
-  Fixture fx({real, "example.com/other-name/sub/s.go", "example.com/mod/pkg/f.go", "example.com/mod/other/f.go", "/Users/Me/Proj/x.go",
-              "/build/server/util.go"});
+  Fixture fx({real, "example.com/other-name/sub/s.go", "example.com/mod/pkg/f.go",
+              "example.com/mod/other/f.go", "/Users/Me/Proj/x.go", "/build/server/util.go"});
   const IndexView& v = fx.view;
   auto map = [&](const std::string& p, std::vector<dap::SubstitutePath> rules = {}) {
     auto m = map_client_path(v, p, rules);
@@ -67,6 +70,7 @@ TEST_CASE("client paths map to index files in the documented order", "[path]") {
         "/build/server/util.go (substitutePath)");
   CHECK(map("/nowhere/at/all.go").starts_with("none"));
   // -trimpath: the module path from go.mod, whatever the directory is called.
-  CHECK(map((dir / "mod" / "sub" / "s.go").string()) == "example.com/other-name/sub/s.go (module path (trimpath))");
+  CHECK(map((dir / "mod" / "sub" / "s.go").string()) ==
+        "example.com/other-name/sub/s.go (module path (trimpath))");
   fs::remove_all(dir);
 }

@@ -1,10 +1,10 @@
 // Content-Length framing on raw byte strings (lldb-dap's TransportTest cases):
 // split reads, several messages in one read, bad or negative lengths,
 // oversize frames refused without allocation, EOF mid-body.
+#include "dap-shim/transport.h"
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-
-#include "dap-shim/transport.h"
 
 using dlvidx::dap::encode_frame;
 using dlvidx::dap::FrameDecoder;
@@ -48,11 +48,15 @@ TEST_CASE("bad headers are errors, never allocations", "[transport]") {
     return s == S::kError ? d.error() : std::string("no error");
   };
   CHECK_THAT(error_of("Content-Type: x\r\n\r\n{}"), ContainsSubstring("missing Content-Length"));
-  CHECK_THAT(error_of("Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}"), ContainsSubstring("duplicate"));
-  CHECK_THAT(error_of("Content-Length: -1\r\n\r\n"), ContainsSubstring("not a non-negative integer"));
-  CHECK_THAT(error_of("Content-Length: abc\r\n\r\n"), ContainsSubstring("not a non-negative integer"));
+  CHECK_THAT(error_of("Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}"),
+             ContainsSubstring("duplicate"));
+  CHECK_THAT(error_of("Content-Length: -1\r\n\r\n"),
+             ContainsSubstring("not a non-negative integer"));
+  CHECK_THAT(error_of("Content-Length: abc\r\n\r\n"),
+             ContainsSubstring("not a non-negative integer"));
   CHECK_THAT(error_of("Content-Length: 2147483648\r\n\r\n"), ContainsSubstring("exceeds"));
-  CHECK_THAT(error_of("Content-Length: 99999999999999999999999\r\n\r\n"), ContainsSubstring("not a non-negative"));
+  CHECK_THAT(error_of("Content-Length: 99999999999999999999999\r\n\r\n"),
+             ContainsSubstring("not a non-negative"));
   CHECK_THAT(error_of("garbage\r\n\r\n"), ContainsSubstring("malformed header"));
   CHECK_THAT(error_of(std::string(10000, 'x')), ContainsSubstring("header longer"));
 }

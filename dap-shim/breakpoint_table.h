@@ -1,0 +1,103 @@
+// The breakpoints of the sources the shim manages: each requested line
+// resolved through the index (index/snap.h), given a shim id that is stable
+// while the line stays set, and armed -- the union of all of them plus the
+// client's own instruction breakpoints -- through dlv's
+// setInstructionBreakpoints, one arming at a time (the arming queue). Knows
+// which dlv breakpoint ids stand for which shim ids, and which sources dlv
+// holds breakpoints for itself.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "dap-shim/dlv_calls.h"
+#include "dap-shim/index_loader.h"
+#include "dap-shim/protocol_requests.h"
+
+namespace dlvidx::dap {
+
+// A breakpoint of a source the shim manages.
+struct ShimBreakpoint {
+  int64_t id = 0;  // the shim's id, stable while the line stays set
+  int64_t requested_line = 0;
+  int64_t line = 0;           // where it is armed (after snapping)
+  std::string message;        // "moved from line N: ..." or Delve's error
+  std::vector<uint64_t> pcs;  // runtime addresses
+  std::string condition, hitCondition;
+  bool verified = false;
+};
+
+struct ManagedSource {
+  Source source;            // the client's Source, echoed back
+  json::value breakpoints;  // the client's SourceBreakpoints, as sent
+  std::vector<ShimBreakpoint> bps;
+};
+
+class BreakpointTable {
+ public:
+  using Armed = std::function<void(const json::object& response)>;
+  // `idle` runs whenever the arming queue has emptied.
+  BreakpointTable(DlvCalls& dlv, IndexLoader& index, std::function<void()> idle)
+      : dlv_(dlv), index_(index), idle_(std::move(idle)) {}
+
+  // dlv advertised supportsInstructionBreakpoints (Delve >= 1.20): without it
+  // the shim arms nothing.
+  void set_dlv_can_arm(bool can) { dlv_can_arm_ = can; }
+  bool dlv_can_arm() const { return dlv_can_arm_; }
+
+  // A requested line of an index file, resolved (no id yet).
+  ShimBreakpoint resolve(uint32_t file, const SourceBreakpoint& want);
+  // The shim id of a requested line: the same for as long as the session lasts.
+  int64_t id_for(const std::string& path, int64_t requested_line);
+  // The shim manages `path` from now on (dlv's own breakpoints there are cleared first).
+  void manage(const std::string& path, ManagedSource src);
+  const ManagedSource* source(const std::string& path) const;
+  bool empty() const { return sources_.empty(); }
+  // Stops managing a source (its requests go to dlv again); re-arms if needed.
+  void release(const std::string& path);
+  // Whether dlv holds breakpoints of its own for `path`.
+  void set_dlv_holds(const std::string& path, bool holds);
+  // restart: every managed source goes back to dlv's own setBreakpoints.
+  void hand_back_to_dlv(spdlog::logger& log);
+  void set_client_instruction(std::vector<InstructionBreakpoint> bps) {
+    client_instruction_ = std::move(bps);
+  }
+
+  // Arms the union; `done` runs with dlv's answer. Queued: one at a time.
+  void rearm(Armed done);
+  bool arming() const { return arming_; }
+  void clear_queue() { queue_.clear(); }
+
+  // The shim ids a dlv breakpoint id stands for (empty: not the shim's).
+  const std::vector<int64_t>* shim_ids(int64_t dlv_id) const;
+  // The managed breakpoint with shim id `id`, and its source.
+  std::pair<const ManagedSource*, const ShimBreakpoint*> find(int64_t id) const;
+
+ private:
+  void run_queue();
+  void armed(const json::object& resp, size_t n_client,
+             const std::vector<std::vector<std::pair<std::string, size_t>>>& owners);
+
+  DlvCalls& dlv_;
+  IndexLoader& index_;
+  std::function<void()> idle_;
+  bool dlv_can_arm_ = false;
+  std::map<std::string, ManagedSource> sources_;           // client path -> managed source
+  std::set<std::string> dlv_sources_;                      // client paths dlv holds breakpoints for
+  std::vector<InstructionBreakpoint> client_instruction_;  // the client's own
+  std::unordered_map<int64_t, std::vector<int64_t>> dlv_to_shim_;  // dlv bp id -> shim ids
+  std::map<std::pair<std::string, int64_t>, int64_t> ids_;  // (path, requested line) -> shim id
+  int64_t next_id_ = 1'000'000;
+  std::deque<Armed> queue_;
+  bool arming_ = false;  // a setInstructionBreakpoints of the shim's is with dlv
+};
+
+}  // namespace dlvidx::dap

@@ -1,0 +1,90 @@
+// The index of the binary being debugged: learnt from launch/attach, opened
+// from shared memory or the cache (or built) on a background thread while dlv
+// starts the program, and -- for a position-independent binary -- shifted by
+// the load bias dlv reports. Also maps the client's paths to its files.
+//
+//   kNone ──load()──▶ kLoading ──▶ kReady, or kNone (unavailable)
+//   kLoading ──give_up_waiting()──▶ kNone (it may still arrive and become kReady)
+//   any ──disable() (restart)──▶ kDisabled: dlv resolves everything from then on
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dap-shim/dlv_calls.h"
+#include "dap-shim/phase.h"
+#include "dap-shim/protocol_requests.h"
+#include "index/build.h"
+#include "index/snap.h"
+#include "index/store.h"
+
+namespace dlvidx::dap {
+
+class IndexLoader {
+ public:
+  enum class State { kNone, kLoading, kReady, kDisabled };
+  // `settled` runs on the io thread each time a load ends, however it ended.
+  IndexLoader(boost::asio::io_context& io, const Lifetime& life, const SessionPhase& phase,
+              spdlog::logger& log, DlvCalls& dlv, std::string cache_dir,
+              std::function<void()> settled)
+      : io_(io),
+        life_(life),
+        phase_(phase),
+        log_(log),
+        dlv_(dlv),
+        cache_dir_(std::move(cache_dir)),
+        settled_(std::move(settled)) {}
+
+  // The launch/attach's substitutePath rules, for map_source.
+  void set_substitute_paths(std::vector<SubstitutePath> rules) { substitute_ = std::move(rules); }
+  // A launch that builds `binary` (debug/test): loaded once dlv answers it successfully.
+  void expect_binary(int64_t launch_seq, std::string binary) {
+    pending_binary_[launch_seq] = std::move(binary);
+  }
+  void launch_answered(int64_t request_seq, bool success);
+  // Starts loading in the background, unless an index is loaded, loading or disabled.
+  void load(std::string binary);
+  void give_up_waiting();
+  void disable();
+
+  bool loading() const { return state_ == State::kLoading; }
+  const index::IndexView* view() const { return index_ ? &index_->view() : nullptr; }
+  // The index file of a client path (logged once per path); nullopt: dlv's.
+  std::optional<uint32_t> map_source(const std::string& client_path);
+  // Where a breakpoint on file:line goes, at runtime addresses.
+  index::SnappedLocation snap(uint32_t file, int64_t line);
+
+ private:
+  // The background load's end, on the io thread: a position-independent
+  // binary first learns its load bias from dlv (learn_load_bias).
+  void loaded(std::optional<index::IndexHandle> h, const index::BuildReport& r, std::string error);
+  void learn_load_bias(std::shared_ptr<index::IndexHandle> h, index::BuildReport r);
+  void ready(std::optional<index::IndexHandle> h, const index::BuildReport& r,
+             const std::string& error);
+
+  boost::asio::io_context& io_;
+  const Lifetime& life_;
+  const SessionPhase& phase_;
+  spdlog::logger& log_;
+  DlvCalls& dlv_;
+  std::string cache_dir_;
+  std::function<void()> settled_;
+
+  State state_ = State::kNone;
+  std::optional<index::IndexHandle> index_;
+  std::optional<index::LineSnapper> snapper_;  // over index_, made on first use
+  uint64_t load_bias_ = 0;  // runtime - link address (position-independent binaries)
+  std::unordered_map<int64_t, std::string> pending_binary_;  // launch seq -> binary dlv will build
+  std::vector<SubstitutePath> substitute_;                   // client -> server
+  std::map<std::string, std::optional<uint32_t>> mapped_;    // client path -> file (logged once)
+};
+
+}  // namespace dlvidx::dap

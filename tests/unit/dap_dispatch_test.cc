@@ -1,0 +1,136 @@
+// The shim's dispatch (dap-shim/handler.h, handlers/): tables filled once and
+// looked up by wire name; a typed handler whose arguments do not parse leaves
+// the message to dlv; handlers run against real components with no dlv and no
+// client attached (frames for them just queue).
+#include <spdlog/logger.h>
+
+#include <catch2/catch_test_macros.hpp>
+
+#include "dap-shim/handlers/handlers.h"
+
+using namespace dlvidx::dap;
+
+namespace {
+
+json::object parse(std::string_view s) { return json::parse(s).as_object(); }
+
+struct Counting : TypedRequestHandler<LaunchRequestArguments> {
+  static constexpr std::string_view kName = "launch";
+  int runs = 0;
+  Outcome run(json::object&, LaunchRequestArguments&) override {
+    runs++;
+    return Outcome::kAnswered;
+  }
+};
+
+// The components a handler may need, wired as the session wires them.
+struct World {
+  boost::asio::io_context io;
+  Lifetime life;
+  SessionPhase phase;
+  spdlog::logger log{"test"};
+  Connection client{io, life, log, "<--"}, dlv{io, life, log, "-->"};
+  RequestWatchdog watchdog{
+      io, life, phase, log, std::chrono::seconds(30), {[](const json::object&) {}, [] {}}};
+  ClientOut to_client{client, watchdog};
+  DlvCalls calls{dlv, log};
+  IndexLoader index{io, life, phase, log, calls, "", [] {}};
+  int idle = 0;
+  BreakpointTable table{calls, index, [this] { idle++; }};
+};
+
+}  // namespace
+
+TEST_CASE("handler tables: filled once, found by wire name", "[dap-dispatch]") {
+  World w;
+  HandlerTable<RequestHandler> requests;
+  requests.add<SetBreakpointsHandler>(w.index, w.table, w.to_client, w.log);
+  requests.add<DisconnectHandler>(w.phase);
+  HandlerTable<DlvMessageHandler> responses;
+  responses.add<LaunchResponseHandler>(w.index);
+  responses.add<AttachResponseHandler>(w.index);
+  CHECK(requests.find("setBreakpoints") != nullptr);
+  CHECK(requests.find("setBreakpoints")->waits_for_index());
+  CHECK_FALSE(requests.find("disconnect")->waits_for_index());
+  CHECK(requests.find("stackTrace") == nullptr);
+  CHECK(responses.names() == std::vector<std::string>{"attach", "launch"});
+}
+
+TEST_CASE("arguments that do not parse: the request goes on unchanged", "[dap-dispatch]") {
+  Counting h;
+  json::object no_args = parse(R"({"seq":1,"type":"request","command":"launch"})");
+  json::object string_args =
+      parse(R"({"seq":2,"type":"request","command":"launch","arguments":"x"})");
+  json::object good = parse(R"({"seq":3,"type":"request","command":"launch","arguments":{}})");
+  CHECK(h.handle(no_args) == Outcome::kForward);
+  CHECK(h.handle(string_args) == Outcome::kForward);
+  CHECK(h.runs == 0);
+  CHECK(h.handle(good) == Outcome::kAnswered);
+  CHECK(h.runs == 1);
+}
+
+TEST_CASE("without an index or instruction breakpoints, breakpoints are dlv's", "[dap-dispatch]") {
+  World w;
+  SetBreakpointsHandler sb(w.index, w.table, w.to_client, w.log);
+  json::object req = parse(R"({"seq":4,"type":"request","command":"setBreakpoints",
+                               "arguments":{"source":{"path":"/w/m.go"},"breakpoints":[{"line":3}]}})");
+  CHECK(sb.handle(req) == Outcome::kForward);
+  SetInstructionBreakpointsHandler sib(w.table, w.to_client);
+  json::object ireq = parse(R"({"seq":5,"type":"request","command":"setInstructionBreakpoints",
+                                "arguments":{"breakpoints":[{"instructionReference":"0x10"}]}})");
+  CHECK(sib.handle(ireq) == Outcome::kForward);  // nothing of the shim's is armed
+  CHECK_FALSE(w.dlv.queued());                   // and the shim asked dlv nothing
+}
+
+TEST_CASE("initialize: the answer gains breakpointLocations and says whether dlv can arm",
+          "[dap-dispatch]") {
+  World w;
+  InitializeResponseHandler h(w.table, w.log);
+  json::object ok =
+      parse(R"({"seq":0,"type":"response","request_seq":1,"success":true,"command":"initialize",
+                              "body":{"supportsInstructionBreakpoints":true}})");
+  CHECK(h.handle(ok) == Outcome::kReplaced);
+  CHECK(w.table.dlv_can_arm());
+  CHECK(ok.at("body").at("supportsBreakpointLocationsRequest") == true);
+  json::object failed = parse(
+      R"({"seq":0,"type":"response","request_seq":1,"success":false,"command":"initialize"})");
+  CHECK(h.handle(failed) == Outcome::kForward);
+  CHECK_FALSE(failed.contains("body"));
+}
+
+TEST_CASE("events about breakpoints that are not the shim's go on as they came", "[dap-dispatch]") {
+  World w;
+  StoppedEventHandler stopped(w.table);
+  json::object st = parse(R"({"seq":0,"type":"event","event":"stopped",
+                              "body":{"reason":"instruction breakpoint","hitBreakpointIds":[3]}})");
+  CHECK(stopped.handle(st) == Outcome::kForward);
+  json::object step =
+      parse(R"({"seq":0,"type":"event","event":"stopped","body":{"reason":"step"}})");
+  CHECK(stopped.handle(step) == Outcome::kForward);
+  BreakpointEventHandler bp(w.table);
+  json::object ev =
+      parse(R"({"seq":0,"type":"event","event":"breakpoint","body":{"breakpoint":{"id":3}}})");
+  CHECK(bp.handle(ev) == Outcome::kForward);
+}
+
+TEST_CASE("disconnect moves the phase; the shim's own requests are numbered apart",
+          "[dap-dispatch]") {
+  World w;
+  DisconnectHandler d(w.phase);
+  json::object req = parse(R"({"seq":9,"type":"request","command":"disconnect"})");
+  CHECK(d.handle(req) == Outcome::kForward);
+  CHECK(w.phase.get() == Phase::kDisconnecting);
+  CHECK_FALSE(w.phase.advance(Phase::kRunning));  // only forward
+  CHECK(w.phase.advance(Phase::kClosing));
+  CHECK(w.phase.closing());
+
+  int answered = 0;
+  w.calls.call("evaluate", {{"expression", "1"}}, [&](const json::object&) { answered++; });
+  CHECK(w.dlv.queued());  // waits for dlv to be connected
+  Envelope e;
+  e.type = "response";
+  e.request_seq = kShimSeqBase;
+  w.calls.answer(e, {});
+  w.calls.answer(e, {});  // a second answer to the same request is nobody's
+  CHECK(answered == 1);
+}
