@@ -15,8 +15,9 @@ import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests", "dap"))
-from dap_client import DAPClient, start_adapter, stop_adapter  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from dlvtest.adapters import start_adapter, stop_adapter  # noqa: E402
+from dlvtest.dap import DAPClient  # noqa: E402
 
 # NAME:FILE[:MAIN] -- the file whose lines are set, and the main.go to stop in first.
 DEFAULT = ["example-go127-linux-amd64:example/work/work.go:example/main.go",

@@ -57,9 +57,9 @@ bookworm_pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   zlib1g-dev libdwarf-dev libcapstone-dev libxxhash-dev
   libspdlog-dev libfmt-dev libcli11-dev
-  python3 gnuplot-nox procps file binutils ccache
+  python3 python3-pytest python3-pytest-timeout gnuplot-nox procps file binutils ccache
   golang-etcd-server-dev
-  clang-14 libclang-rt-14-dev llvm-14
+  clang-14 libclang-rt-14-dev llvm-14 clang-format
 )
 # The ARM64 group: on an x86-64 host, cross-built and run in an emulated arm64 machine.
 if [[ $(uname -m) == x86_64 ]]; then bookworm_pkgs+=(g++-aarch64-linux-gnu qemu-system-arm); fi

@@ -20,6 +20,8 @@ else
   for t in cmake ninja g++ /usr/lib/go-1.27/bin/go /usr/lib/go-1.22/bin/go dlv python3; do
     command -v "$t" >/dev/null || { echo "setup: $t is missing; run tools/install-deps.sh as root" >&2; exit 1; }
   done
+  /usr/bin/python3 -c 'import pytest, pytest_timeout' 2>/dev/null ||
+    { echo "setup: Debian's python3-pytest/python3-pytest-timeout are missing; run tools/install-deps.sh as root" >&2; exit 1; }
 fi
 
 cmake --preset "$preset" >/dev/null

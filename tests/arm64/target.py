@@ -5,10 +5,10 @@ which the host's tests drive as they drive the local ones.
     with Arm64(build_dir="build/arm64", dlvoracle=".../oracle/arm64/dlvoracle") as m:
         prog = m.binary("example-go127-linux-arm64")   # built on the host, put into the guest
         m.run([m.dlvidx, "lookup", prog, "main.go:10"])
-        proc, host, port = dap_client.start_adapter([m.dlvidx, "dap", "--dlv", m.dlv])
+        proc, host, port = dlvtest.adapters.start_adapter([m.dlvidx, "dap", "--dlv", m.dlv])
 
-While an Arm64 is open, tests/dap/dap_client.py starts, stops and watches DAP
-adapters in the guest (dap_client.TARGET): the listener is the guest's own
+While an Arm64 is open, tests/lib/dlvtest/adapters.py starts, stops and watches DAP
+adapters in the guest (dlvtest.adapters.TARGET): the listener is the guest's own
 address, reached from the host's 127.0.0.1 through qemu's forward.
 """
 import os, shutil, subprocess, sys, tempfile, threading, time
@@ -16,8 +16,9 @@ import os, shutil, subprocess, sys, tempfile, threading, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(REPO, "tests", "dap"))
-import dap_client as dc  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+from dlvtest import adapters, dap  # noqa: E402
+from dlvtest.corpus import Corpus  # noqa: E402
 import guest as guest_mod  # noqa: E402
 
 SYSROOT_SH = os.path.join(REPO, "tools", "arm64-sysroot.sh")
@@ -43,7 +44,7 @@ class Arm64:
     def __init__(self, build_dir=None, dlvoracle=None, corpus_py=CORPUS_PY, mem_mb=3072, smp=1, console_log=None):
         """build_dir: the arm64 build (cmake --preset arm64); dlvoracle: its arm64 build; smp: the
         guest's CPUs (each a host thread under TCG: 1 while tests run side by side)."""
-        self.corpus = dc.Corpus(corpus_py)
+        self.corpus = Corpus(corpus_py)
         self._tmp = tempfile.mkdtemp(prefix="dlvidx-arm64-")
         self._binaries = {}
         self._free_ports = [4711, 4712, 4713, 4714]
@@ -72,7 +73,7 @@ class Arm64:
             files[self.dlvoracle] = dlvoracle
         self.guest = guest_mod.Guest(mem_mb=mem_mb, smp=smp, forward_ports=tuple(self._free_ports), extra_files=files,
                                      console_log=console_log)
-        dc.TARGET = self
+        adapters.TARGET = self
         # The example's sources at the same path: on a real arm64 machine the editor, the shim
         # and the sources share one file system (the shim reads go.mod to map -trimpath paths).
         # Put after boot, not in the initramfs: the guest mounts a tmpfs on /tmp.
@@ -106,16 +107,16 @@ class Arm64:
         r = self.run(["sha256sum", guest_path], check=True)
         return r.stdout.split()[0].decode()
 
-    # -- DAP adapters (dap_client delegates here) --
+    # -- DAP adapters (dlvtest.adapters delegates here) --
 
-    def start_adapter(self, argv, timeout=dc.DEFAULT_TIMEOUT):
+    def start_adapter(self, argv, timeout=dap.DEFAULT_TIMEOUT):
         """argv + --listen=<guest address>:<forwarded port> --log-dest=3, as vscode-go starts it;
         returns (proc, "127.0.0.1", host port) once the listening line came."""
         if not self._free_ports:
             raise RuntimeError("every forwarded guest port is in use")
         gport = self._free_ports.pop(0)
         full = list(argv) + [f"--listen={GUEST_ADDR}:{gport}", "--log-dest=3"]
-        dc.trace("spawn (arm64 guest)", " ".join(full))
+        dap.trace("spawn (arm64 guest)", " ".join(full))
         baseline = self.guest.ps()
         proc = self.guest.spawn(full, cwd="/tmp")
         proc.argv, proc.pumps, proc.stdin, proc.target = full, [], None, self
@@ -124,12 +125,12 @@ class Arm64:
         try:
             deadline = time.monotonic() + timeout
             while True:
-                said = [ln for ln in proc.fd3_lines + proc.stdout_lines if ln.startswith(dc.LISTENING_PREFIX)]
+                said = [ln for ln in proc.fd3_lines + proc.stdout_lines if ln.startswith(adapters.LISTENING_PREFIX)]
                 if said:
                     proc.listening_line = said[0].rstrip("\r\n")
                     break
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise dc.DAPTimeout(f"adapter in the arm64 guest did not listen (exit {proc.returncode}); "
+                    raise dap.DAPTimeout(f"adapter in the arm64 guest did not listen (exit {proc.returncode}); "
                                         f"stderr={''.join(proc.stderr_lines)[-2000:]!r} "
                                         f"fd3={''.join(proc.fd3_lines)[-1000:]!r}")
                 time.sleep(0.05)
@@ -140,16 +141,16 @@ class Arm64:
 
     def stop_adapter(self, proc, term_timeout=5.0, settle=5.0):
         """SIGTERM, then SIGKILL after term_timeout; waits `settle` s for everything it started
-        to go away; returns dap_client.Leftovers of what is still running in the guest."""
+        to go away; returns dlvtest.adapters.Leftovers of what is still running in the guest."""
         if self.guest.closed:  # powered off: nothing of it runs any more
             self._adapters.pop(proc, None)
-            return dc.Leftovers()
+            return adapters.Leftovers()
         if proc.poll() is None:
             proc.watcher.poll()
             proc.terminate()
-            if dc.wait_exit(proc, term_timeout) is None:
+            if adapters.wait_exit(proc, term_timeout) is None:
                 proc.kill()
-                dc.wait_exit(proc, 5)
+                adapters.wait_exit(proc, 5)
         deadline = time.monotonic() + settle
         while True:
             proc.watcher.poll()
@@ -161,7 +162,7 @@ class Arm64:
         proc.join_output(2)
         if proc in self._adapters:
             self._free_ports.append(self._adapters.pop(proc))
-        return dc.Leftovers(f"{pid} {r['comm']} {' '.join(r['cmdline'])[:200]}" for pid, r in sorted(alive.items()))
+        return adapters.Leftovers(f"{pid} {r['comm']} {' '.join(r['cmdline'])[:200]}" for pid, r in sorted(alive.items()))
 
     def kill_leftovers(self, proc):
         if self.guest.closed:
@@ -178,8 +179,8 @@ class Arm64:
     # -- lifetime --
 
     def close(self):
-        if dc.TARGET is self:
-            dc.TARGET = None
+        if adapters.TARGET is self:
+            adapters.TARGET = None
         for proc in list(self._adapters):
             try:
                 self.stop_adapter(proc, term_timeout=2, settle=1)

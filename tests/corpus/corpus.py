@@ -40,7 +40,8 @@ the same binary build it only once.
 
 gen: `gen_program.py DIR --lines 10000 --seed 1` generates the sources into
 DIR = .../corpus/src/gen-<digest>/gen/ (so source paths end in gen/main.go,
-gen/p0/p0.go, ...), <digest> a sha256 of gen_program.py's bytes and those
+gen/p0/p0.go, ...), <digest> a sha256 of gen_program.py's bytes, the names
+and bytes of its Go templates (tests/corpus/templates/*.go.tmpl) and those
 arguments (the generator is deterministic, so that digest stands for
 the sources; it is in the binary's key too).  The directory is generated once,
 under a lock, into a temporary name that is then renamed; it is never
@@ -85,6 +86,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = REPO / "tests" / "fixtures" / "example"
 GEN_SCRIPT = Path(__file__).resolve().parent / "gen_program.py"
+GEN_TEMPLATES = GEN_SCRIPT.parent / "templates"  # *.go.tmpl, read by gen_program.py
 GEN_ARGS = ["--lines", "10000", "--seed", "1"]
 ETCD_GOPATH = Path("/usr/share/gocode")
 ETCD_PKG = "go.etcd.io/etcd"
@@ -199,8 +201,10 @@ def goroot(gobin):
 
 
 def gen_digest():
-    """sha256 of the generator and its arguments: it names gen's sources."""
+    """sha256 of the generator, its templates and its arguments: it names gen's sources."""
     h = hashlib.sha256(GEN_SCRIPT.read_bytes())
+    for t in sorted(GEN_TEMPLATES.glob("*.go.tmpl")):
+        h.update(b"\0" + t.name.encode() + b"\0" + t.read_bytes())
     h.update(json.dumps(GEN_ARGS).encode())
     return h.hexdigest()
 

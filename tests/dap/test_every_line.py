@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Every line of the example, through the shim and directly in dlv.
 
 1. Armed addresses: one setBreakpoints per source file with every line of it,
@@ -15,25 +14,21 @@ With --arm64 BUILD_DIR, all of it runs in an emulated linux/arm64 machine
 (tests/arm64): the arm64 build of dlvidx, the arm64 dlvoracle (--dlvoracle) and
 Debian's arm64 Delve, on NAME's linux/arm64 build; the client stays here.
 
-usage: test_every_line.py --dlvidx BIN --dlvoracle BIN [--dlv PATH] [--corpus PY] [--name CORPUS_NAME]
-                          [--arm64 BUILD_DIR]
-Prints "N passed, M failed".
+    -m pytest tests/dap/test_every_line.py -s --dlvidx BIN --dlvoracle BIN [--dlv PATH] [--corpus PY]
+              [--name CORPUS_NAME] [--arm64 BUILD_DIR]
 """
-import argparse, glob, json, os, subprocess, sys, tempfile
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-from dap_client import DAPClient, start_adapter, stop_adapter  # noqa: E402
+import pytest
 
-EXAMPLE = os.path.join(ROOT, "tests", "fixtures", "example")
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    print(f"{'ok  ' if ok else 'FAIL'} {what}")
-    passed, failed = passed + bool(ok), failed + (not ok)
+from dlvtest.adapters import start_adapter, stop_adapter
+from dlvtest.dap import DAPClient
+from dlvtest.example import EXAMPLE_DIR as EXAMPLE
 
 
 def session(argv, binary):
@@ -72,55 +67,58 @@ def stops(argv, binary, main_go, lines):
     return got
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dlvidx", help="required unless --arm64 (then the guest's)")
-    ap.add_argument("--dlvoracle", required=True)
-    ap.add_argument("--dlv", default="/usr/bin/dlv")
-    ap.add_argument("--corpus", default=os.path.join(ROOT, "tests", "corpus", "corpus.py"))
-    ap.add_argument("--name", default="example-go127-linux-amd64")
-    ap.add_argument("--arm64", metavar="BUILD_DIR", help="run everything but the client in an emulated arm64 machine")
-    a = ap.parse_args()
-    if not a.dlvidx and not a.arm64:
-        ap.error("--dlvidx is required")
-    if a.arm64:
-        sys.path.insert(0, os.path.join(ROOT, "tests", "arm64"))
-        from target import Arm64
-        with Arm64(build_dir=a.arm64, dlvoracle=a.dlvoracle, corpus_py=a.corpus) as m:
-            a.dlvidx, a.dlvoracle, a.dlv = m.dlvidx, m.dlvoracle, m.dlv
-            binary = m.binary(a.name)
+class Target:
+    """The programs and the binary of this run, here or in the arm64 guest, and dlv's answers."""
 
-            def oracle(argv, text):
-                return m.run(argv, stdin=text, timeout=1800, check=True).stdout.decode()
-            return run(a, binary, oracle, cache="/tmp/dlvidx-every-line")
-    binary = subprocess.run([sys.executable, a.corpus, "path", a.name], check=True, capture_output=True,
+    def __init__(self, dlvidx, dlvoracle, dlv, name, binary, oracle, cache):
+        self.dlvidx, self.dlvoracle, self.dlv, self.name = dlvidx, dlvoracle, dlv, name
+        self.binary, self.cache = binary, cache
+        self.flags = ["--check-go-version=false"] if "go122" in name else []
+        # A position-independent binary loads at a random base in each process:
+        # without ASLR, the oracle's dlv, plain dlv and the shim's dlv all see the
+        # same runtime addresses (the shim learns the load bias from its dlv).
+        if "+pie" in name:
+            self.flags.append("--disable-aslr")
+        self.files = sorted(f for f in glob.glob(os.path.join(EXAMPLE, "**", "*.go"), recursive=True)
+                            if not f.endswith("_test.go"))
+        # What dlv picks for every line of every file.
+        queries = [f"{f}:{n}" for f in self.files for n in range(1, sum(1 for _ in open(f)) + 1)]
+        said = oracle([dlvoracle, "--dlv", dlv] + [x for fl in self.flags for x in ("--dlv-arg", fl)] + [binary],
+                      "\n".join(queries) + "\n")
+        self.truth = {(r["file"], r["line"]): r for r in map(json.loads, said.splitlines())}
+        self.shim = [dlvidx, "dap", "--dlv", dlv, "--cache-dir", cache] + self.flags
+
+
+@pytest.fixture(scope="module")
+def target(pytestconfig, arm64):
+    opt = pytestconfig.getoption
+    dlvoracle, name = opt("dlvoracle"), opt("name") or "example-go127-linux-amd64"
+    if not dlvoracle:
+        pytest.fail("--dlvoracle is required", pytrace=False)
+    if arm64:
+        m = arm64
+
+        def oracle(argv, text):
+            return m.run(argv, stdin=text, timeout=1800, check=True).stdout.decode()
+        yield Target(m.dlvidx, m.dlvoracle, m.dlv, name, m.binary(name), oracle, cache="/tmp/dlvidx-every-line")
+        return
+    if not opt("dlvidx"):
+        pytest.fail("--dlvidx is required (or --arm64 BUILD_DIR)", pytrace=False)
+    binary = subprocess.run([sys.executable, opt("corpus"), "path", name], check=True, capture_output=True,
                             text=True).stdout.strip()
 
     def oracle(argv, text):
         return subprocess.run(argv, input=text, capture_output=True, text=True, check=True).stdout
     with tempfile.TemporaryDirectory() as cache:
-        return run(a, binary, oracle, cache)
+        yield Target(opt("dlvidx"), dlvoracle, opt("dlv") or "/usr/bin/dlv", name, binary, oracle, cache)
 
 
-def run(a, binary, oracle, cache):
-    flags = ["--check-go-version=false"] if "go122" in a.name else []
-    # A position-independent binary loads at a random base in each process:
-    # without ASLR, the oracle's dlv, plain dlv and the shim's dlv all see the
-    # same runtime addresses (the shim learns the load bias from its dlv).
-    if "+pie" in a.name:
-        flags.append("--disable-aslr")
-    files = sorted(f for f in glob.glob(os.path.join(EXAMPLE, "**", "*.go"), recursive=True) if not f.endswith("_test.go"))
-
-    # What dlv picks for every line of every file.
-    queries = [f"{f}:{n}" for f in files for n in range(1, sum(1 for _ in open(f)) + 1)]
-    said = oracle([a.dlvoracle, "--dlv", a.dlv] + [x for fl in flags for x in ("--dlv-arg", fl)] + [binary],
-                  "\n".join(queries) + "\n")
-    truth = {(r["file"], r["line"]): r for r in map(json.loads, said.splitlines())}
-
-    shim = [a.dlvidx, "dap", "--dlv", a.dlv, "--cache-dir", cache] + flags
-    proc, c = session(shim, binary)
+def test_armed_where_dlv_arms(target, checks):
+    """Each file in one setBreakpoints through the shim: every line armed at dlv's own address."""
+    truth = target.truth
+    proc, c = session(target.shim, target.binary)
     try:
-        for f in files:
+        for f in target.files:
             n = sum(1 for _ in open(f))
             r = c.request_ok("setBreakpoints", {"source": {"path": f}, "breakpoints": [{"line": l} for l in range(1, n + 1)]})
             bad = []
@@ -140,26 +138,22 @@ def run(a, binary, oracle, cache):
                     bad.append((want, t, b))
             for want, t, b in bad[:5]:
                 print(f"  {os.path.basename(f)}:{want}: dlv {t} shim {b}")
-            check(not bad, f"{os.path.relpath(f, EXAMPLE)}: all {n} lines armed where dlv would arm them "
-                  f"({sum(1 for l in range(1, n + 1) if truth[(f, l)].get('pcs'))} with code)")
+            checks.check(f"{os.path.relpath(f, EXAMPLE)}: all {n} lines armed where dlv would arm them "
+                         f"({sum(1 for l in range(1, n + 1) if truth[(f, l)].get('pcs'))} with code)", not bad)
     finally:
         c.request("disconnect", {"terminateDebuggee": True}, timeout=20)
         stop_adapter(proc)
 
+
+def test_same_stops(target, checks):
+    """main.go with a breakpoint on every line with code: the same stops directly and through the shim."""
     main_go = os.path.join(EXAMPLE, "main.go")
-    code = [l for (f, l), t in truth.items() if f == main_go and t.get("pcs")]
-    direct = stops([a.dlv, "dap"] + flags, binary, main_go, code)
-    through = stops(shim, binary, main_go, code)
-    check(direct and direct == through,
-          f"main.go: the program stops at the same {len(direct)} lines at the same addresses "
-          f"directly and through the shim")
+    code = [l for (f, l), t in target.truth.items() if f == main_go and t.get("pcs")]
+    direct = stops([target.dlv, "dap"] + target.flags, target.binary, main_go, code)
+    through = stops(target.shim, target.binary, main_go, code)
+    checks.check(f"main.go: the program stops at the same {len(direct)} lines at the same addresses "
+                 f"directly and through the shim", direct and direct == through)
     if direct != through:
         for l in sorted(set(direct) | set(through)):
             if direct.get(l) != through.get(l):
                 print(f"  line {l}: dlv {direct.get(l)} shim {through.get(l)}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

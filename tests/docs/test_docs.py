@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Runs every snippet of docs/vscode.md (marked <!-- snippet: NAME -->).
 
 settings: go.alternateTools points at the installed dlv link; a session runs through it.
@@ -8,24 +7,28 @@ server:   `dlvidx dap --listen=...` started by hand, then a client connects.
 ci:       the two commands run on a copy of the example.
 nvim:     the adapter command line from the lua config.
 
-usage: test_docs.py --build BUILD_DIR [--dlv PATH]   Prints "N passed, M failed".
+    /usr/bin/python3 -m pytest tests/docs/test_docs.py -s --build BUILD_DIR [--dlv PATH]
+
+One `ok` / `FAIL` line per check (seen with -s), then "N passed, M failed"; the test fails at its
+end if any check failed.
 """
-import argparse, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+import json, os, re, shutil, subprocess, sys, tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "dap"))
-from dap_client import DAPClient, start_adapter, stop_adapter  # noqa: E402
+from dlvtest.adapters import free_port, start_adapter, stop_adapter
+from dlvtest.dap import DAPClient
+from dlvtest.example import EXAMPLE_DIR as EXAMPLE, MAIN_GO, REPO as ROOT
 
-EXAMPLE = os.path.join(ROOT, "tests", "fixtures", "example")
-MAIN_GO = os.path.join(EXAMPLE, "main.go")
-passed = failed = 0
+failures = []
+passed = 0
 
 
 def check(ok, what):
-    global passed, failed
-    print(f"{'ok  ' if ok else 'FAIL'} {what}")
-    passed, failed = passed + bool(ok), failed + (not ok)
+    global passed
+    print(f"{'ok  ' if ok else 'FAIL'} {what}", flush=True)
+    if ok:
+        passed += 1
+    else:
+        failures.append(what)
 
 
 def snippets():
@@ -62,19 +65,8 @@ def session(c, request, args, expect_stop=True):
     return None
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--dlv", default="/usr/bin/dlv")
-    a = ap.parse_args()
+def test_vscode_md(docs_args):
+    a = docs_args
     sn = snippets()
     check(set(sn) == {"settings", "launch", "server", "ci", "nvim"}, f"docs/vscode.md snippets: {sorted(sn)}")
     env = dict(os.environ, DLVIDX_DLV=a.dlv, PATH=f"/usr/lib/go-1.27/bin:{os.environ.get('PATH', '')}",
@@ -172,9 +164,5 @@ def main():
         err = session(DAPClient.connect("127.0.0.1", port), "launch", {"mode": "exec", "program": binary})
         server.wait(timeout=15)
         check(err is None, f"nvim-dap snippet: dlvidx {' '.join(argv)}: {err or 'ok'}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
-
-if __name__ == "__main__":
-    main()
+    print(f"{passed} passed, {len(failures)} failed")
+    assert not failures, "failed: " + "; ".join(failures)

@@ -36,25 +36,10 @@ import tempfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from dlvtest import objfile  # noqa: E402 (ELF / Mach-O / universal files: tests/lib/dlvtest)
 CORPUS_PY = os.path.join(HERE, "..", "corpus", "corpus.py")
 MAX_SEED = 64 * 1024
-
-# --- ELF reading ---------------------------------------------------------------
-
-def elf_sections(data):
-    """name -> (flags, addr, bytes, type), with SHF_COMPRESSED sections inflated."""
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
-    hdrs = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)]
-    names = hdrs[shstrndx]
-    out = {}
-    for name, typ, flags, addr, off, size in hdrs[1:]:
-        n = data[names[4] + name:data.index(b"\0", names[4] + name)].decode()
-        b = data[off:off + size] if typ != 8 else b""
-        if flags & 0x800:  # SHF_COMPRESSED: Elf64_Chdr then zlib
-            b = zlib.decompress(b[24:])
-        out[n] = (flags & ~0x800, addr, b, typ)
-    return out
 
 # --- a small DWARF walker: enough to find and patch attributes ------------------
 
@@ -170,7 +155,7 @@ def write_elf(sections, texts, machine=62, compress=False):
 
 def go_seed(binary, cu_names, compress=False):
     data = open(binary, "rb").read()
-    s = elf_sections(data)
+    s = objfile.Elf(data).inflated()  # name -> (flags, addr, bytes, type)
     info, abbrev, line = s[".debug_info"][2], s[".debug_abbrev"][2], s[".debug_line"][2]
     keep, new_off, new_info, new_line = [], {}, bytearray(), bytearray()
     for off, size in units(info):
@@ -308,16 +293,7 @@ def macho(secs, text, cpu):
 
 def fat(slices):
     """Universal binary (big-endian fat_header + fat_arch), slices aligned to 4 KiB."""
-    out = bytearray(struct.pack(">II", 0xCAFEBABE, len(slices)))
-    pos = 4096
-    table = []
-    for cpu, b in slices:
-        table.append(struct.pack(">IIIII", cpu, 0, pos, len(b), 12))
-        pos += len(b) + (-len(b) % 4096)
-    out += b"".join(table)
-    for _, b in slices:
-        out += b"\0" * (-len(out) % 4096) + b
-    return bytes(out)
+    return objfile.make_fat(slices, align=12)
 
 # --- C --------------------------------------------------------------------------------
 

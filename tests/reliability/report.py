@@ -4,8 +4,8 @@
     python3 tests/reliability/report.py DIR [DIR...] [--ctest NAME=LOG ...] [--out FILE]
 
 Each DIR holds the JSON files the tests write when $DLVIDX_RELIABILITY_DIR is
-set (tests/dap/test_faults.py, tests/integration/hostile.py,
-tests/fuzz/run.py): {"suite": ..., "rows": [{"area", "case", "cases",
+set (tests/faults/, tests/integration/test_hostile_*.py and
+test_store_security.py, tests/fuzz/run.py): {"suite": ..., "rows": [{"area", "case", "cases",
 "handled", "crashes", "hangs", "leaks", "result"[, "dlv"]}]}. --ctest adds
 one line per ctest log (e.g. the ASan/UBSan run): how many tests passed.
 Exits 1 if a row was not fully handled or no rows were found.
