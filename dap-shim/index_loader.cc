@@ -96,7 +96,7 @@ void IndexLoader::learn_load_bias(std::shared_ptr<index::IndexHandle> h, index::
 
 void IndexLoader::ready(std::optional<index::IndexHandle> h, const index::BuildReport& r,
                         const std::string& error) {
-  if (state_ != State::kDisabled) state_ = State::kNone;
+  if (state_ == State::kLoading) state_ = State::kNone;
   if (state_ == State::kDisabled || phase_.closing()) {
     // a restart happened meanwhile, or the session is ending: dlv has it all
   } else if (h) {
@@ -104,7 +104,6 @@ void IndexLoader::ready(std::optional<index::IndexHandle> h, const index::BuildR
               index::to_string(h->source()), r.total_ms);
     snapper_.reset();
     index_.emplace(std::move(*h));
-    state_ = State::kReady;
   } else {
     log_.warn("index: unavailable ({}); breakpoints go to dlv unchanged", error);
   }

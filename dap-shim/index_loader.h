@@ -3,8 +3,8 @@
 // starts the program, and -- for a position-independent binary -- shifted by
 // the load bias dlv reports. Also maps the client's paths to its files.
 //
-//   kNone ──load()──▶ kLoading ──▶ kReady, or kNone (unavailable)
-//   kLoading ──give_up_waiting()──▶ kNone (it may still arrive and become kReady)
+//   kNone ──load()──▶ kLoading ──▶ kNone, with the index or without (unavailable)
+//   kLoading ──give_up_waiting()──▶ kNone (the index may still arrive)
 //   any ──disable() (restart)──▶ kDisabled: dlv resolves everything from then on
 #pragma once
 
@@ -30,7 +30,7 @@ namespace dlvidx::dap {
 
 class IndexLoader {
  public:
-  enum class State { kNone, kLoading, kReady, kDisabled };
+  enum class State { kNone, kLoading, kDisabled };  // ready: index_ holds it
   // `settled` runs on the io thread each time a load ends, however it ended.
   IndexLoader(boost::asio::io_context& io, const Lifetime& life, const SessionPhase& phase,
               spdlog::logger& log, DlvCalls& dlv, std::string cache_dir,

@@ -13,7 +13,7 @@ namespace dlvidx::dap {
 
 using namespace std::chrono_literals;
 
-Session::Session(asio::io_context& io, ShimOptions opts, std::shared_ptr<spdlog::logger> log)
+Session::Session(Key, asio::io_context& io, ShimOptions opts, std::shared_ptr<spdlog::logger> log)
     : io_(io),
       opts_(std::move(opts)),
       log_(std::move(log)),
@@ -59,7 +59,7 @@ Session::Session(asio::io_context& io, ShimOptions opts, std::shared_ptr<spdlog:
 
 std::shared_ptr<Session> Session::create(asio::io_context& io, ShimOptions opts,
                                          std::shared_ptr<spdlog::logger> log) {
-  auto s = std::make_shared<Session>(io, std::move(opts), std::move(log));
+  auto s = std::make_shared<Session>(Key(), io, std::move(opts), std::move(log));
   s->life_.bind(s);
   return s;
 }
@@ -96,12 +96,7 @@ void Session::start_dlv() {
     dlv_process_ = std::make_unique<DlvProcess>(io_, opts_.dlv, args);
   } catch (const Error& e) {
     log_->error("{}", e.what());
-    exit_code_ = 1;
-    to_client_.send(make_event(
-        "output", {{"category", "stderr"}, {"output", fmt::format("dlvidx: {}\n", e.what())}}));
-    to_client_.send(make_event("terminated", {}));
-    shutdown("dlv could not be started");
-    return;
+    return end_session(fmt::format("dlvidx: {}\n", e.what()), 1, "dlv could not be started");
   }
   log_->info("started {} (pid {})", opts_.dlv, dlv_process_->pid());
   // dlv_process_ owns these callbacks: a strong reference here would be a cycle.
@@ -144,24 +139,14 @@ void Session::connected_to_dlv(const std::string& host, uint16_t port) {
 
 void Session::terminate(const std::string& why) {
   if (phase_.closing()) return;
-  if (client_.attached()) {  // (no client yet: nobody to wait for)
-    to_client_.send(
-        make_event("output", {{"category", "stderr"},
-                              {"output", fmt::format("dlvidx: {}; ending the session\n", why)}}));
-    to_client_.send(make_event("terminated", {}));
-  }
-  shutdown(why);
+  if (!client_.attached()) return shutdown(why);  // (no client yet: nobody to tell)
+  end_session(fmt::format("dlvidx: {}; ending the session\n", why), exit_code_, why);
 }
 
 void Session::close_client(const std::string& why) {
   if (phase_.closing()) return;
   log_->error("{}; closing the session", why);
-  to_client_.send(make_event(
-      "output",
-      {{"category", "stderr"}, {"output", fmt::format("dlvidx: {}; closing the session\n", why)}}));
-  to_client_.send(make_event("terminated", {}));
-  exit_code_ = 1;
-  shutdown(why);
+  end_session(fmt::format("dlvidx: {}; closing the session\n", why), 1, why);
 }
 
 void Session::on_dlv_gone(const std::string& why) {
@@ -171,9 +156,13 @@ void Session::on_dlv_gone(const std::string& why) {
   std::string text = fmt::format("dlvidx: dlv stopped unexpectedly: {}{}\n", why,
                                  status.empty() ? "" : " (" + status + ")");
   log_->error("{}", text);
+  end_session(text, 1, why);
+}
+
+void Session::end_session(const std::string& text, int exit_code, const std::string& why) {
   to_client_.send(make_event("output", {{"category", "stderr"}, {"output", text}}));
   to_client_.send(make_event("terminated", {}));
-  exit_code_ = 1;
+  exit_code_ = exit_code;
   shutdown(why);
 }
 

@@ -46,6 +46,7 @@ struct ShimOptions {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // The only way to make one: it binds the lifetime the components' async operations hold.
   static std::shared_ptr<Session> create(asio::io_context& io, ShimOptions opts,
                                          std::shared_ptr<spdlog::logger> log);
   // Starts dlv right away (before the client connects), so its start-up is
@@ -61,8 +62,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void terminate(const std::string& why);
   int exit_code() const { return exit_code_; }
 
-  Session(asio::io_context& io, ShimOptions opts,
-          std::shared_ptr<spdlog::logger> log);  // (use create)
+  struct Key {  // only create() can make one
+    explicit Key() = default;
+  };
+  Session(Key, asio::io_context& io, ShimOptions opts, std::shared_ptr<spdlog::logger> log);
 
  private:
   // --- routing (session_route.cc) ---
@@ -78,6 +81,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // The client sent something the session cannot go on from: say why in an
   // output event, send terminated, end the session.
   void close_client(const std::string& why);
+  // The client gets an output event saying `text` and `terminated`; then shutdown(why).
+  void end_session(const std::string& text, int exit_code, const std::string& why);
   void finish_after(std::chrono::milliseconds delay);
   void finish();
   void wait_for_dlv_exit(int ticks, bool hung);

@@ -2,16 +2,18 @@
 // (offsets, never pointers) that is valid wherever it is mapped. Every reader
 // maps it read-only; a lookup is O(1) and allocates nothing.
 //
+// clang-format off
 //   IndexHeader                      fixed 1024 bytes at offset 0
 //   strings   char[]                 file paths, NUL-terminated
-//   names     zlib stream            function names, NUL-terminated (cold: only the CLI prints
-//   them) files     FileEntry[n_files]     sorted by path (Delve's bi.Sources order) file_hash
-//   uint32[file_hash_cap]  path hash -> file id + 1 (0 = empty), linear probing words LineWord[]
-//   per file, one bit per source line in [min_line, max_line]:
+//   names     zlib stream            function names, NUL-terminated (cold: only the CLI prints them)
+//   files     FileEntry[n_files]     sorted by path (Delve's bi.Sources order)
+//   file_hash uint32[file_hash_cap]  path hash -> file id + 1 (0 = empty), linear probing
+//   words     LineWord[]             per file, one bit per source line in [min_line, max_line]:
 //                                    set = the line has code; plus a rank (set bits before it)
 //   values    uint32[n_keys]         per set bit, in line order: one PC, or kPcList | index
 //   pc_lists  uint32[]               [count, pc...] for lines with != 1 PC
 //   functions FunctionEntry[n_fn]    sorted by entry: PC -> function
+// clang-format on
 //
 // A key (file, line) costs 4 bytes plus 1/64 of a word per source line; PCs
 // are link-time addresses stored as 32-bit offsets from pc_base.

@@ -26,10 +26,10 @@ class LineSnapper {
  public:
   explicit LineSnapper(const IndexView& v) : v_(v) {}
   SnappedLocation snap(uint32_t file, int64_t line);
-  // The function owning a line without code: the innermost one whose lines in this file span it.
-  std::optional<uint32_t> owner_function(uint32_t file, uint32_t line);
 
  private:
+  // The function owning a line without code: the innermost one whose lines in this file span it.
+  std::optional<uint32_t> owner_function(uint32_t file, uint32_t line);
   const IndexView& v_;
   // Per file, computed on first use: (function, first line, last line).
   std::map<uint32_t, std::vector<std::tuple<uint32_t, uint32_t, uint32_t>>> spans_;

@@ -84,11 +84,11 @@ class IndexStore {
  private:
   // store_shm.cc
   std::optional<IndexHandle> open_shm(const BinaryIdentity& id, std::vector<std::string>* notes);
-  IndexHandle write_shm(const std::vector<uint8_t>& image, const BinaryIdentity& id);
+  IndexHandle write_shm(Bytes image, const BinaryIdentity& id);
   // store_file.cc
   std::optional<IndexHandle> open_file(const BinaryIdentity& id, std::vector<std::string>* notes);
   bool has_file(uint64_t key) const;  // a regular file (not checked further)
-  void write_file(const std::vector<uint8_t>& image, uint64_t key);
+  void write_file(Bytes image, uint64_t key);
   std::string cache_dir_;
 };
 

@@ -47,6 +47,9 @@ std::string key_file(uint64_t key) { return fmt::format("{:016x}.idx", key); }
 
 namespace {
 
+// A cache file larger than this is not an index of ours (cmd/compile's is 2.6 MB).
+constexpr uint64_t kMaxIndexBytes = 1ull << 32;
+
 // A directory we may keep indexes in: ours, and no other user can add, remove
 // or swap its entries. Throws Untrusted("<where>: <why>; not used").
 void check_dir(int fd, const std::string& where) {
@@ -211,9 +214,8 @@ std::optional<IndexHandle> IndexStore::open_file(const BinaryIdentity& id,
     if (v.header().ready != 0 || v.header().creator_pid != 0)
       fail("index is corrupt: shared memory fields set in a cache file");
     if (!identity_matches(v.header(), id)) fail("belongs to another binary");
-    std::vector<uint8_t> image(m->bytes().begin(), m->bytes().end());
     try {
-      return write_shm(image, id);
+      return write_shm(m->bytes(), id);
     } catch (const std::exception& e) {
       if (notes)
         notes->push_back(
@@ -228,7 +230,7 @@ std::optional<IndexHandle> IndexStore::open_file(const BinaryIdentity& id,
   }
 }
 
-void IndexStore::write_file(const std::vector<uint8_t>& image, uint64_t key) {
+void IndexStore::write_file(Bytes image, uint64_t key) {
   Fd dir = create_dir(cache_dir_);
   write_atomically(dir.fd, cache_dir_, key_file(key), image.data(), image.size(), /*sync=*/true);
 }

@@ -28,9 +28,6 @@
 
 namespace dlvidx::index {
 
-// A cache file larger than this is not an index of ours (cmd/compile's is 2.6 MB).
-inline constexpr uint64_t kMaxIndexBytes = 1ull << 32;
-
 // A file, directory or shared memory object that is not ours (another
 // owner, group/other access, not a regular file): never trusted.
 class Untrusted : public Error {

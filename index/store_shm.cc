@@ -115,7 +115,7 @@ std::optional<IndexHandle> IndexStore::open_shm(const BinaryIdentity& id,
   return std::nullopt;
 }
 
-IndexHandle IndexStore::write_shm(const std::vector<uint8_t>& image, const BinaryIdentity& id) {
+IndexHandle IndexStore::write_shm(Bytes image, const BinaryIdentity& id) {
   const std::string name = shm_name(id.key);
   bip::permissions perm;
   perm.set_permissions(0600);

@@ -101,7 +101,6 @@ class DieReader {
       : dbg_(dbg), path_(path), dies_(dies) {}
 
   Dwarf_Debug dbg() const { return dbg_; }
-  const std::string& path() const { return path_; }
 
   // The unit being read: its offset (named in errors), its version (which
   // decides attribute forms and range lists) and its base address (of DWARF 4

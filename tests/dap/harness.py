@@ -17,6 +17,7 @@ import tempfile
 import threading
 
 from dlvtest import adapters, dap
+from dlvtest.crash import crash_marks, died_of_signal
 from dlvtest.corpus import Corpus
 from dlvtest.example import BIN_127, INITIALIZE_ARGS, Lines, arm64_name, exec_launch
 
@@ -189,9 +190,8 @@ class Session:
         if expect_code == "nonzero":
             t.check(f"{label}: adapter exit status is non-zero", code not in (None, 0), f"exit status {code}")
         elif expect_code == "clean":
-            crashed = code is None or code < 0 or code >= 128 or any(
-                s in "".join(self.proc.stderr_lines) for s in
-                ("terminate called", "Sanitizer", "Segmentation fault", "core dumped", "panic:"))
+            err = "".join(self.proc.stderr_lines)
+            crashed = code is None or died_of_signal(code) or bool(crash_marks(err)) or "panic:" in err
             t.check(f"{label}: adapter exits cleanly (no signal, no crash)", not crashed,
                     f"exit status {code}; stderr tail {''.join(self.proc.stderr_lines)[-300:]!r}")
         self.c.close()

@@ -20,6 +20,7 @@ from dlvtest.crash import crash_marks, died_of_signal
 from dlvtest.dap import DAPClient
 from dlvtest.example import INITIALIZE_ARGS, SPIN_GO, exec_launch, line_of
 from dlvtest.procs import children_of, proc_cmdline
+from dlvtest.reliability import FIELDS
 
 ANSWER_S = 10.0     # a hostile input must be answered or the session closed this soon
 EXIT_S = 10.0       # the shim must exit this soon after the session ends
@@ -38,7 +39,7 @@ class Row:
         self.dlv = {}   # what plain dlv did, outcome -> count (--compare-dlv)
 
     def json(self):
-        r = {k: getattr(self, k) for k in ("area", "case", "cases", "handled", "crashes", "hangs", "leaks", "result")}
+        r = {k: getattr(self, k) for k in FIELDS}
         if self.dlv:
             r["dlv"] = ", ".join(f"{k} ({v})" if v > 1 else k for k, v in self.dlv.items())
         return r

@@ -1,7 +1,7 @@
 """Reliability rows of the hostile-input tests (issue #6): one Row per kind of input, counting its
 cases, the handled ones, crashes, hangs and leaks; report() prints them and writes the suite's records
 for docs/reliability.md (dlvtest.reliability: $DLVIDX_RELIABILITY_DIR/<suite>.json)."""
-from dlvtest.reliability import write_records
+from dlvtest.reliability import FIELDS, write_records
 
 MiB = 1 << 20
 
@@ -38,8 +38,7 @@ class Row:
         return ok
 
     def record(self):
-        return {"area": self.area, "case": self.case, "cases": self.cases, "handled": self.handled,
-                "crashes": self.crashes, "hangs": self.hangs, "leaks": self.leaks, "result": self.result}
+        return {k: getattr(self, k) for k in FIELDS}
 
 
 class Guard:

@@ -261,9 +261,6 @@ class DAPClient:
         with self._cond:
             return [e for e in self.events_seen if name is None or e.get("event") == name]
 
-    def output_text(self):
-        return "".join(e.get("body", {}).get("output", "") for e in self.events("output"))
-
     def wait_closed(self, timeout=DEFAULT_TIMEOUT):
         """Waits until the adapter closes the connection; returns whether it did."""
         deadline = time.monotonic() + timeout

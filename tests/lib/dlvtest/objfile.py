@@ -151,17 +151,3 @@ def make_fat(slices, align=14):
     for _, b in slices:
         out += b"\0" * (-len(out) % step) + b
     return bytes(out)
-
-
-def fat_slices(data):
-    """[(cpu, offset, size, align)] of a universal file's records."""
-    magic, n = struct.unpack_from(">II", data, 0)
-    wide = magic == FAT_MAGIC_64
-    out = []
-    for i in range(n):
-        if wide:
-            cpu, _, off, size, align, _ = struct.unpack_from(">IIQQII", data, 8 + 32 * i)
-        else:
-            cpu, _, off, size, align = struct.unpack_from(">IIIII", data, 8 + 20 * i)
-        out.append((cpu, off, size, align))
-    return out
