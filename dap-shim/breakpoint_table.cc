@@ -4,16 +4,36 @@
 
 namespace dlvidx::dap {
 
-ShimBreakpoint BreakpointTable::resolve(uint32_t file, const SourceBreakpoint& want) {
-  index::SnappedLocation at = index_.snap(file, want.line);
+ShimBreakpoint BreakpointTable::resolve(const std::string& client_path,
+                                        const SourceBreakpoint& want) {
+  index::Diagnosis d = index_.diagnose(client_path, want.line);
   ShimBreakpoint bp;
   bp.requested_line = want.line;
-  bp.line = at.status == index::LookupStatus::kFound ? at.line : want.line;
+  bp.line = d.verified() ? d.line : want.line;
   bp.condition = want.condition;
   bp.hitCondition = want.hitCondition;
-  bp.message = std::move(at.message);
-  bp.pcs = std::move(at.pcs);
+  bp.message = std::move(d.message);
+  bp.warning = std::move(d.warning);
+  bp.pcs = std::move(d.pcs);
   return bp;
+}
+
+bool BreakpointTable::first_report(const std::string& path, int64_t line,
+                                   const std::string& message) {
+  return reported_.insert({path, line, message}).second;
+}
+
+void BreakpointTable::forwarded(int64_t seq, std::string path, std::vector<int64_t> lines) {
+  if (forwarded_.size() > 1000) forwarded_.erase(forwarded_.begin());  // dlv never answered them
+  forwarded_[seq] = {std::move(path), std::move(lines)};
+}
+
+std::optional<BreakpointTable::Forwarded> BreakpointTable::take_forwarded(int64_t seq) {
+  auto it = forwarded_.find(seq);
+  if (it == forwarded_.end()) return std::nullopt;
+  Forwarded f = std::move(it->second);
+  forwarded_.erase(it);
+  return f;
 }
 
 int64_t BreakpointTable::id_for(const std::string& path, int64_t requested_line) {

@@ -12,8 +12,10 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -29,7 +31,8 @@ struct ShimBreakpoint {
   int64_t id = 0;  // the shim's id, stable while the line stays set
   int64_t requested_line = 0;
   int64_t line = 0;           // where it is armed (after snapping)
-  std::string message;        // "moved from line N: ..." or Delve's error
+  std::string message;        // "moved from line N: ...", or why it is not bound
+  std::string warning;        // bound, but maybe at the wrong line (source newer than binary)
   std::vector<uint64_t> pcs;  // runtime addresses
   std::string condition, hitCondition;
   bool verified = false;
@@ -53,8 +56,17 @@ class BreakpointTable {
   void set_dlv_can_arm(bool can) { dlv_can_arm_ = can; }
   bool dlv_can_arm() const { return dlv_can_arm_; }
 
-  // A requested line of an index file, resolved (no id yet).
-  ShimBreakpoint resolve(uint32_t file, const SourceBreakpoint& want);
+  // A requested line of a source that maps to the index, resolved (no id yet).
+  ShimBreakpoint resolve(const std::string& client_path, const SourceBreakpoint& want);
+  // True the first time this breakpoint is reported with this message (logged once).
+  bool first_report(const std::string& path, int64_t line, const std::string& message);
+  // A setBreakpoints the shim forwarded to dlv, so that its answer can say why lines did not bind.
+  struct Forwarded {
+    std::string path;
+    std::vector<int64_t> lines;
+  };
+  void forwarded(int64_t seq, std::string path, std::vector<int64_t> lines);
+  std::optional<Forwarded> take_forwarded(int64_t seq);
   // The shim id of a requested line: the same for as long as the session lasts.
   int64_t id_for(const std::string& path, int64_t requested_line);
   // The shim manages `path` from now on (dlv's own breakpoints there are cleared first).
@@ -90,8 +102,10 @@ class BreakpointTable {
   IndexLoader& index_;
   std::function<void()> idle_;
   bool dlv_can_arm_ = false;
-  std::map<std::string, ManagedSource> sources_;           // client path -> managed source
-  std::set<std::string> dlv_sources_;                      // client paths dlv holds breakpoints for
+  std::map<std::string, ManagedSource> sources_;  // client path -> managed source
+  std::set<std::string> dlv_sources_;             // client paths dlv holds breakpoints for
+  std::set<std::tuple<std::string, int64_t, std::string>> reported_;  // logged once
+  std::map<int64_t, Forwarded> forwarded_;                 // seq -> forwarded setBreakpoints
   std::vector<InstructionBreakpoint> client_instruction_;  // the client's own
   std::unordered_map<int64_t, std::vector<int64_t>> dlv_to_shim_;  // dlv bp id -> shim ids
   std::map<std::pair<std::string, int64_t>, int64_t> ids_;  // (path, requested line) -> shim id

@@ -1,9 +1,8 @@
 #include "dap-shim/index_loader.h"
 
 #include <charconv>
+#include <filesystem>
 #include <thread>
-
-#include "dap-shim/path_map.h"
 
 namespace dlvidx::dap {
 
@@ -19,6 +18,9 @@ void IndexLoader::load(std::string binary) {
   if (index_ || state_ == State::kLoading || state_ == State::kDisabled) return;
   state_ = State::kLoading;
   log_.info("index: loading for {}", binary);
+  std::error_code ec;
+  auto mtime = std::filesystem::last_write_time(binary, ec);
+  if (!ec) facts_.binary_mtime = mtime;
   // The thread holds the session until its result is posted back.
   auto keep = life_.hold();
   std::string cache = cache_dir_;
@@ -47,8 +49,8 @@ void IndexLoader::give_up_waiting() {
 // A restart: dlv may rebuild the binary, which may be changing on disk under
 // the index; dlv resolves everything for the rest of the session.
 void IndexLoader::disable() {
+  resolvers_.reset();
   index_.reset();
-  snapper_.reset();
   mapped_.clear();
   state_ = State::kDisabled;
 }
@@ -102,7 +104,7 @@ void IndexLoader::ready(std::optional<index::IndexHandle> h, const index::BuildR
   } else if (h) {
     log_.info("index: {} {} keys from {} in {:.1f} ms", r.built ? "built" : "opened", r.keys,
               index::to_string(h->source()), r.total_ms);
-    snapper_.reset();
+    resolvers_.reset();
     index_.emplace(std::move(*h));
   } else {
     log_.warn("index: unavailable ({}); breakpoints go to dlv unchanged", error);
@@ -110,23 +112,44 @@ void IndexLoader::ready(std::optional<index::IndexHandle> h, const index::BuildR
   settled_();
 }
 
+IndexLoader::Resolvers& IndexLoader::resolvers() {
+  if (!resolvers_) {
+    std::vector<index::PathRule> rules;
+    for (const auto& r : substitute_) rules.push_back({r.from, r.to});
+    resolvers_ = std::make_unique<Resolvers>(*view(), std::move(rules), facts_);
+  }
+  return *resolvers_;
+}
+
 std::optional<uint32_t> IndexLoader::map_source(const std::string& client_path) {
   auto it = mapped_.find(client_path);
   if (it != mapped_.end()) return it->second;
-  PathMapping m = map_client_path(*view(), client_path, substitute_);
-  if (m.file)
-    log_.info("source {} -> {} ({})", client_path, view()->file_path(*m.file), m.how);
-  else
-    log_.info("source {}: not in the index ({}); left to dlv", client_path, m.how);
+  const index::PathMapping& m = resolvers().map.map(client_path);
+  if (m.file) {
+    log_.info("source {} -> {} ({}{}{})", client_path, view()->file_path(*m.file), m.rule,
+              m.detail.empty() ? "" : ": ", m.detail);
+    if (view()->file_path(*m.file) != client_path) remapped_ = true;
+  } else {
+    log_.info("source {}: not in the index ({}); left to dlv", client_path, m.detail);
+  }
   mapped_[client_path] = m.file;
   return m.file;
 }
 
-index::SnappedLocation IndexLoader::snap(uint32_t file, int64_t line) {
-  if (!snapper_) snapper_.emplace(*view());
-  index::SnappedLocation at = snapper_->snap(file, line);
-  for (uint64_t& pc : at.pcs) pc += load_bias_;  // runtime address
-  return at;
+index::Diagnosis IndexLoader::diagnose(const std::string& client_path, int64_t line) {
+  map_source(client_path);  // logs the mapping once
+  index::Diagnosis d = resolvers().diagnoser.diagnose(client_path, line);
+  for (uint64_t& pc : d.pcs) pc += load_bias_;  // runtime address
+  return d;
+}
+
+std::optional<std::string> IndexLoader::client_path_of(std::string_view recorded) {
+  if (!view() || !remapped_) return std::nullopt;
+  auto file = view()->file_id(recorded);
+  if (!file) return std::nullopt;
+  auto p = resolvers().map.client_path_of(*file);
+  if (p && *p == recorded) return std::nullopt;
+  return p;
 }
 
 }  // namespace dlvidx::dap

@@ -31,6 +31,7 @@ bool from_json(const json::value& v, LaunchRequestArguments& out) {
   out.cwd = get_string(o, "cwd");
   out.output = get_string(o, "output");
   out.substitutePath = substitute_rules(o);
+  out.noDebug = get_bool(o, "noDebug").value_or(false);
   return true;
 }
 
@@ -64,8 +65,39 @@ bool from_json(const json::value& v, SetBreakpointsArguments& out) {
   return true;
 }
 
+bool from_json(const json::value& v, SetBreakpointsResponseBody& out) {
+  if (!v.is_object()) return false;
+  out.breakpoints.clear();
+  if (const json::array* a = get_array(v.as_object(), "breakpoints"))
+    for (const auto& b : *a) {
+      Breakpoint bp;
+      if (!from_json(b, bp)) return false;
+      out.breakpoints.push_back(std::move(bp));
+    }
+  return true;
+}
+
 json::object to_json(const SetBreakpointsResponseBody& b) {
   return {{"breakpoints", to_array(b.breakpoints)}};
+}
+
+bool from_json(const json::value& v, StackTraceResponseBody& out) {
+  if (!v.is_object()) return false;
+  out.as_sent = v.as_object();
+  out.stackFrames.clear();
+  if (const json::array* a = get_array(out.as_sent, "stackFrames"))
+    for (const auto& f : *a) {
+      StackFrame frame;
+      if (!from_json(f, frame)) return false;
+      out.stackFrames.push_back(std::move(frame));
+    }
+  return true;
+}
+
+json::object to_json(const StackTraceResponseBody& b) {
+  json::object o = b.as_sent;
+  o["stackFrames"] = to_array(b.stackFrames);
+  return o;
 }
 
 bool from_json(const json::value& v, SetInstructionBreakpointsArguments& out) {

@@ -27,6 +27,7 @@ struct LaunchRequestArguments {
   std::optional<std::string> cwd;
   std::optional<std::string> output;  // debug, test: where dlv builds the binary
   std::vector<SubstitutePath> substitutePath;
+  bool noDebug = false;  // run without debugging: dlv sets no breakpoints
 };
 bool from_json(const json::value& v, LaunchRequestArguments& out);  // false unless an object
 
@@ -50,7 +51,16 @@ bool from_json(const json::value& v,
 struct SetBreakpointsResponseBody {
   std::vector<Breakpoint> breakpoints;
 };
+bool from_json(const json::value& v, SetBreakpointsResponseBody& out);  // false unless an object
 json::object to_json(const SetBreakpointsResponseBody& b);
+
+// stackTrace's answer: the frames whose source the shim may name by the client's path.
+struct StackTraceResponseBody {
+  std::vector<StackFrame> stackFrames;
+  json::object as_sent;
+};
+bool from_json(const json::value& v, StackTraceResponseBody& out);  // false unless an object
+json::object to_json(const StackTraceResponseBody& b);
 
 // setInstructionBreakpoints. Absent or malformed arguments are no breakpoints.
 struct SetInstructionBreakpointsArguments {

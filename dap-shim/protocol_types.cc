@@ -52,6 +52,23 @@ json::object to_json(const Breakpoint& b) {
   return o;
 }
 
+bool from_json(const json::value& v, StackFrame& out) {
+  if (!v.is_object()) return false;
+  out.as_sent = v.as_object();
+  out.source.reset();
+  if (auto* s = out.as_sent.if_contains("source")) {
+    Source src;
+    if (from_json(*s, src)) out.source = std::move(src);
+  }
+  return true;
+}
+
+json::object to_json(const StackFrame& f) {
+  json::object o = f.as_sent;
+  if (f.source) o["source"] = to_json(*f.source);
+  return o;
+}
+
 bool from_json(const json::value& v, InstructionBreakpoint& out) {
   if (!v.is_object()) return false;
   const json::object& o = v.as_object();

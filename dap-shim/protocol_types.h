@@ -44,6 +44,14 @@ struct Breakpoint {
 bool from_json(const json::value& v, Breakpoint& out);  // false unless an object
 json::object to_json(const Breakpoint& b);
 
+// StackFrame: only its source is read (and rewritten).
+struct StackFrame {
+  std::optional<Source> source;
+  json::object as_sent;
+};
+bool from_json(const json::value& v, StackFrame& out);  // false unless an object
+json::object to_json(const StackFrame& f);
+
 // InstructionBreakpoint: an address breakpoint (the client's own, and the
 // shim's armed lines, sent to dlv together).
 struct InstructionBreakpoint {

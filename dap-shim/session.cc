@@ -49,6 +49,8 @@ Session::Session(Key, asio::io_context& io, ShimOptions opts, std::shared_ptr<sp
   responses_.add<InitializeResponseHandler>(breakpoints_, *log_);
   responses_.add<LaunchResponseHandler>(index_);
   responses_.add<AttachResponseHandler>(index_);
+  responses_.add<SetBreakpointsResponseHandler>(index_, breakpoints_, *log_);
+  responses_.add<StackTraceResponseHandler>(index_);
   responses_.add<DisconnectResponseHandler>([this] {
     auto keep = life_.hold();
     asio::post(io_, [this, keep] { shutdown("the session ended (disconnect)"); });

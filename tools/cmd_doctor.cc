@@ -2,15 +2,19 @@
 // to fix each problem: the real dlv (not the shim itself) and its version; the
 // Go version of BINARY against what that Delve accepts; the architectures of
 // dlv, of this host and of BINARY; DWARF present (not -s -w); optimizations;
-// the state of BINARY's index (missing, fresh, stale). Exit 1 if something
-// blocks debugging.
+// the state of BINARY's index (missing, fresh, stale); with --workspace DIR,
+// how DIR's .go files map to BINARY's files (by which rule, and which do not,
+// and why). Exit 1 if something blocks debugging.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <filesystem>
 #include <regex>
 
 #include "dap-shim/dlv_process.h"
 #include "index/build.h"
+#include "index/diagnose.h"
 #include "index/identity.h"
 #include "index/store.h"
 #include "preload/buildinfo.h"
@@ -46,21 +50,119 @@ std::optional<std::pair<int, int>> minor_of(const std::string& s, const std::reg
   return std::make_pair(std::stoi(m[1]), std::stoi(m[2]));
 }
 
+// The path-mapping summary of a workspace: its .go files mapped to the binary's files as the
+// shim would map an editor's paths (index::SourceMap, no substitutePath rules).
+struct Workspace {
+  std::string dir;
+  size_t files = 0, mapped = 0, ambiguous = 0;
+  bool truncated = false;
+  std::map<std::string, size_t> by_rule;
+  struct Unmapped {
+    std::string file, verdict, reason;
+  };
+  std::vector<Unmapped> unmapped;  // the first kMaxListed
+  size_t unmapped_total = 0;
+};
+
+constexpr size_t kMaxWorkspaceFiles = 50000, kMaxWalkSteps = 1000000, kMaxListed = 10;
+
+// DIR's .go files, sorted; .git, hidden and `_` directories and testdata left out (the go
+// command ignores them too).
+std::vector<std::string> workspace_files(const std::string& dir, bool* truncated) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::recursive_directory_iterator walk(dir, fs::directory_options::skip_permission_denied, ec);
+  if (ec) throw Error(fmt::format("--workspace {}: {}", dir, ec.message()));
+  size_t steps = 0;
+  for (; !ec && walk != fs::recursive_directory_iterator(); walk.increment(ec)) {
+    if (++steps > kMaxWalkSteps || out.size() >= kMaxWorkspaceFiles) {
+      *truncated = true;
+      break;
+    }
+    const fs::path& p = walk->path();
+    std::string name = p.filename().string();
+    std::error_code e2;
+    if (walk->is_directory(e2)) {
+      if (name.starts_with(".") || name.starts_with("_") || name == "testdata")
+        walk.disable_recursion_pending();
+    } else if (name.ends_with(".go") && walk->is_regular_file(e2)) {
+      out.push_back(p.string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Workspace map_workspace(const std::string& binary, const std::string& dir,
+                        const std::string& cache_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  Workspace w;
+  w.dir = fs::absolute(dir, ec).lexically_normal().string();
+  while (w.dir.size() > 1 && w.dir.ends_with("/")) w.dir.pop_back();
+  if (ec || !fs::is_directory(w.dir, ec))
+    throw Error(fmt::format("--workspace {}: not a directory", dir));
+  auto files = workspace_files(w.dir, &w.truncated);
+  index::BuildOptions o;
+  o.cache_dir = cache_dir;
+  index::IndexHandle h = index::open_index(binary, o);
+  const index::IndexView& v = h.view();
+  index::SourceMap map(v, {});
+  index::LineSnapper snap(v);
+  index::SessionFacts facts;
+  auto mtime = fs::last_write_time(binary, ec);
+  if (!ec) facts.binary_mtime = mtime;
+  index::Diagnoser diagnoser(v, map, snap, facts);
+  w.files = files.size();
+  for (const auto& f : files) {
+    const index::PathMapping& m = map.map(f);
+    if (m.file) {
+      w.mapped++;
+      w.by_rule[m.rule]++;
+      continue;
+    }
+    if (!m.candidates.empty()) w.ambiguous++;
+    if (w.unmapped_total++ < kMaxListed) {
+      index::Diagnosis d = diagnoser.diagnose(f, 1);
+      w.unmapped.push_back({f, std::string(index::to_string(d.verdict)), d.message});
+    }
+  }
+  return w;
+}
+
+std::string rule_counts(const Workspace& w) {
+  std::vector<std::pair<std::string, size_t>> r(w.by_rule.begin(), w.by_rule.end());
+  std::stable_sort(r.begin(), r.end(), [](auto& a, auto& b) { return a.second > b.second; });
+  std::string out;
+  for (auto& [rule, n] : r) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", rule, n);
+  return out;
+}
+
 }  // namespace
 
 void setup_doctor(CLI::App& app) {
   auto binary = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto cache = std::make_shared<std::string>();
+  auto workspace = std::make_shared<std::string>();
   auto* c = app.add_subcommand(
       "doctor", "Check dlv, a binary and its index, and explain how to fix problems");
   c->add_option("BINARY", *binary, "the Go program to debug (optional)");
   c->add_flag("--json", *json, "print the checks as JSON");
   c->add_option("--cache-dir", *cache, "index cache directory (default $XDG_CACHE_HOME/dlvidx)");
+  c->add_option("--workspace", *workspace,
+                "a source directory: how its .go files map to BINARY's files (builds the index)");
   c->footer(
-      "Exit status 1 when something blocks debugging.\nExample:\n  dlvidx doctor ./bin/server");
-  c->callback([binary, json, cache] {
+      "Exit status 1 when something blocks debugging.\nExamples:\n  dlvidx doctor ./bin/server\n"
+      "  dlvidx doctor ./bin/server --workspace ~/src/server");
+  c->callback([binary, json, cache, workspace] {
+    if (!workspace->empty() && binary->empty())
+      throw Error("--workspace needs BINARY: the program whose files the workspace maps to");
+    if (std::error_code ec; !workspace->empty() && !std::filesystem::is_directory(*workspace, ec))
+      throw Error(fmt::format("--workspace {}: not a directory", *workspace));
     std::vector<Check> checks;
+    std::optional<Workspace> ws;
     std::string dlv;
     std::optional<std::pair<int, int>> dlv_ver;
     try {
@@ -154,6 +256,27 @@ void setup_doctor(CLI::App& app) {
             checks.push_back(
                 {"index", "warn", "missing",
                  fmt::format("dlvidx build {} (or let the first session build it)", *binary)});
+          if (!workspace->empty()) {
+            try {
+              ws = map_workspace(*binary, *workspace, *cache);
+              std::string detail =
+                  fmt::format("{} of {} .go files in {} map to the binary{}", ws->mapped, ws->files,
+                              ws->dir, ws->truncated ? " (truncated: the first files only)" : "");
+              std::string st = "ok", fix;
+              if (ws->mapped == 0) {
+                st = "warn";
+                fix = "is this the binary's source? else map it: substitutePath in launch.json";
+              } else if (ws->ambiguous) {
+                st = "warn";
+                fix =
+                    fmt::format("{} files match several of the binary's: add substitutePath rules",
+                                ws->ambiguous);
+              }
+              checks.push_back({"path mapping", st, detail, fix});
+            } catch (const Error& e) {
+              checks.push_back({"path mapping", "warn", e.what(), "the workspace was not mapped"});
+            }
+          }
         }
       } catch (const Error& e) {
         checks.push_back({"binary", "fail", e.what(),
@@ -167,12 +290,35 @@ void setup_doctor(CLI::App& app) {
       for (auto& ch : checks)
         a.push_back(
             {{"check", ch.name}, {"status", ch.status}, {"detail", ch.detail}, {"fix", ch.fix}});
-      fmt::print("{}\n",
-                 boost::json::serialize(boost::json::object{{"ok", !blocked}, {"checks", a}}));
+      boost::json::object out{{"ok", !blocked}, {"checks", a}};
+      if (ws) {
+        boost::json::object rules;
+        for (auto& [rule, n] : ws->by_rule) rules[rule] = n;
+        boost::json::array unmapped;
+        for (auto& u : ws->unmapped)
+          unmapped.push_back({{"file", u.file}, {"verdict", u.verdict}, {"reason", u.reason}});
+        out["workspace"] = {{"dir", ws->dir},       {"files", ws->files},
+                            {"mapped", ws->mapped}, {"truncated", ws->truncated},
+                            {"by_rule", rules},     {"not_mapped", ws->unmapped_total},
+                            {"unmapped", unmapped}};
+      }
+      fmt::print("{}\n", boost::json::serialize(out));
     } else {
       for (auto& ch : checks) {
         fmt::print("{:<5} {:<20} {}\n", ch.status, ch.name, ch.detail);
         if (!ch.fix.empty()) fmt::print("      {:<20} fix: {}\n", "", ch.fix);
+      }
+      if (ws) {
+        fmt::print("\npath mapping: {} of {} .go files in {} map to {}{}\n", ws->mapped, ws->files,
+                   ws->dir, *binary, ws->truncated ? " (truncated: the first files only)" : "");
+        if (!ws->by_rule.empty()) fmt::print("  by rule: {}\n", rule_counts(*ws));
+        if (ws->unmapped_total) {
+          fmt::print("  not mapping: {}{}\n", ws->unmapped_total,
+                     ws->unmapped_total > ws->unmapped.size()
+                         ? fmt::format(" (the first {})", ws->unmapped.size())
+                         : "");
+          for (auto& u : ws->unmapped) fmt::print("    {}: {}\n", u.file, u.reason);
+        }
       }
     }
     if (blocked) throw CLI::RuntimeError(1);

@@ -33,7 +33,8 @@ Answer answer(const index::IndexView& v, const std::string& q) {
   uint64_t line = 0;
   if (colon == std::string::npos || colon + 1 == q.size() ||
       q.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
-      (line = std::stoull(q.substr(colon + 1))) == 0 || line > UINT32_MAX) {
+      q.size() - colon - 1 > 10 || (line = std::stoull(q.substr(colon + 1))) == 0 ||
+      line > UINT32_MAX) {
     a.file = q;
     a.error = fmt::format("malformed location {:?}: expected FILE:LINE", q);
     return a;

@@ -18,6 +18,7 @@ void setup_preload(CLI::App& app);
 void setup_rows(CLI::App& app);
 void setup_dap(CLI::App& app);
 void setup_doctor(CLI::App& app);
+void setup_explain(CLI::App& app);
 
 // Shared by subcommands.
 std::string human_bytes(uint64_t n);

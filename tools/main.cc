@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
       "  dlvidx build ./server                 index a binary (cached per binary identity)\n"
       "  dlvidx lookup ./server main.go:42     the addresses dlv would pick for main.go:42\n"
       "  dlvidx preload ./server               prefault the binary's DWARF pages\n"
+      "  dlvidx explain ./server main.go:42    where a breakpoint on main.go:42 binds, or why not\n"
       "  dlvidx dap --listen=127.0.0.1:4711    a drop-in for `dlv dap` (see dlvidx dap --help)\n"
       "  dlvidx doctor ./server                check dlv, the binary and its index; how to fix "
       "each problem");
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   dlvidx::cli::setup_rows(app);
   dlvidx::cli::setup_dap(app);
   dlvidx::cli::setup_doctor(app);
+  dlvidx::cli::setup_explain(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

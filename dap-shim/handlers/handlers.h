@@ -159,6 +159,33 @@ class LaunchResponseHandler : public TypedResponseHandler<NoArguments> {  // lau
   IndexLoader& index_;
 };
 
+class SetBreakpointsResponseHandler
+    : public TypedResponseHandler<SetBreakpointsResponseBody> {  // set_breakpoints_response.cc
+ public:
+  static constexpr std::string_view kName = "setBreakpoints";
+  SetBreakpointsResponseHandler(IndexLoader& index, BreakpointTable& table, spdlog::logger& log)
+      : index_(index), table_(table), log_(log) {}
+  Outcome run(const Envelope& e, const SetBreakpointsResponseBody& body,
+              json::object& response) override;
+
+ private:
+  IndexLoader& index_;
+  BreakpointTable& table_;
+  spdlog::logger& log_;
+};
+
+class StackTraceResponseHandler
+    : public TypedResponseHandler<StackTraceResponseBody> {  // stack_trace_response.cc
+ public:
+  static constexpr std::string_view kName = "stackTrace";
+  explicit StackTraceResponseHandler(IndexLoader& index) : index_(index) {}
+  Outcome run(const Envelope& e, const StackTraceResponseBody& body,
+              json::object& response) override;
+
+ private:
+  IndexLoader& index_;
+};
+
 class AttachResponseHandler : public LaunchResponseHandler {  // launch_response.cc
  public:
   static constexpr std::string_view kName = "attach";

@@ -2,7 +2,8 @@
 // the cache, or built in the background) while dlv starts it.
 //   exec, core, replay: "program";  debug, test: the "output" dlv builds to
 //   (set to a path the shim owns when the client left it out: replaced).
-// substitutePath rules are kept for mapping the client's paths. dlv's answer
+// substitutePath rules are kept for mapping the client's paths; noDebug means
+// no index at all (set_breakpoints.cc answers why nothing binds). dlv's answer
 // is launch_response.cc.
 #include <unistd.h>
 
@@ -27,6 +28,11 @@ std::string absolute_in(const std::string& p, const std::string& cwd) {
 Outcome LaunchHandler::run(json::object& request, LaunchRequestArguments& args) {
   index_.set_substitute_paths(std::move(args.substitutePath));
   std::string mode = args.mode.value_or("debug");
+  index_.set_mode(mode);
+  if (args.noDebug) {  // no debugger, so no breakpoints and no index
+    index_.set_no_debug();
+    return Outcome::kForward;
+  }
   std::string cwd = args.cwd.value_or("");
   if (mode == "exec" || mode == "core" || mode == "replay") {
     if (args.program) index_.load(absolute_in(*args.program, cwd));

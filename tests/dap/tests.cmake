@@ -53,15 +53,23 @@ set_tests_properties(docs.vscode PROPERTIES TIMEOUT 600)
 find_program(NPM npm)
 if(NPM)
   add_test(NAME vscode.debugclient
-    COMMAND sh -c "npm ci --silent --no-audit --no-fund && node --test"
+    COMMAND sh -c "npm ci --silent --no-audit --no-fund && node --test dap.test.js"
     WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/vscode)
+  # The path layouts of paths.layouts (built there, tests/paths/tests.cmake) through the
+  # DebugClient: each case against plain dlv (the reference address) and the shim.
+  add_test(NAME vscode.paths
+    COMMAND sh -c "npm ci --silent --no-audit --no-fund && node --test paths.test.js"
+    WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/vscode)
+  set_tests_properties(vscode.paths PROPERTIES TIMEOUT 600 LABELS paths
+    FIXTURES_REQUIRED paths_record RESOURCE_LOCK vscode_node_modules
+    ENVIRONMENT "DLVIDX=$<TARGET_FILE:dlvidx>;DLV=${DLV};LAYOUT_CASES=${PATHS_LAYOUTS}/cases.json")
   # Under the sanitizers only the shim's half (the dlv half runs nothing of dlvidx).
   if(DLVIDX_SANITIZE)
     set(VSCODE_KINDS shim)
   else()
     set(VSCODE_KINDS dlv,shim)
   endif()
-  set_tests_properties(vscode.debugclient PROPERTIES TIMEOUT 600
+  set_tests_properties(vscode.debugclient PROPERTIES TIMEOUT 600 RESOURCE_LOCK vscode_node_modules
     ENVIRONMENT "DLVIDX=$<TARGET_FILE:dlvidx>;DLV=${DLV};ADAPTER_KINDS=${VSCODE_KINDS}")
 endif()
 

@@ -5,17 +5,17 @@
 // through the pure functions the session uses on client messages
 // (protocol.h: parse_object, envelope, the get_* accessors, make_response;
 // protocol_requests.h: the setBreakpoints and setInstructionBreakpoints
-// arguments' from_json, the structs' to_json; path_map.h:
-// map_client_path against a small fixed index, with the substitutePath rules
+// arguments' from_json, the structs' to_json; index/source_map.h and diagnose.h:
+// the path mapping and the diagnosis against a small fixed index, with the substitutePath rules
 // of the last launch/attach), mirroring session.cc and handlers/*.cc without
 // sockets or dlv. Every response built must survive encode_frame -> decode.
 #include <algorithm>
 #include <random>
 
-#include "dap-shim/path_map.h"
 #include "dap-shim/protocol.h"
 #include "dap-shim/protocol_requests.h"
 #include "dap-shim/transport.h"
+#include "index/diagnose.h"
 #include "index/index_builder.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -24,7 +24,7 @@ using namespace dlvidx::dap;
 
 namespace {
 
-// A small index with the path shapes map_client_path distinguishes: absolute
+// A small index with the path shapes the path mapping distinguishes: absolute
 // module files, a -trimpath name, GOROOT, a Windows-style and a
 // mixed-case path, two files with the same base name.
 struct FixedIndex {
@@ -52,7 +52,7 @@ const index::IndexView& fixed_index() {
   return fx.view;
 }
 
-std::vector<SubstitutePath> g_rules;  // from the last launch/attach, as the session keeps them
+std::vector<index::PathRule> g_rules;  // from the last launch/attach, as the session keeps them
 
 // Decodes `stream` fed in pieces of the given sizes (the rest in one piece).
 struct Decoded {
@@ -108,9 +108,14 @@ std::optional<uint32_t> map_source(const json::object& args) {
   const json::object* source = get_object(args, "source");
   auto path = source ? get_string(*source, "path") : std::nullopt;
   if (!path || path->empty()) return std::nullopt;
-  PathMapping m = map_client_path(fixed_index(), *path, g_rules);
+  index::SourceMap map(fixed_index(), g_rules);
+  const index::PathMapping& m = map.map(*path);
   FUZZ_CHECK(!m.file || *m.file < fixed_index().n_files());
-  FUZZ_CHECK(!m.how.empty());
+  FUZZ_CHECK(m.file || !m.detail.empty());
+  index::LineSnapper snap(fixed_index());
+  index::Diagnoser diagnoser(fixed_index(), map, snap, {});
+  index::Diagnosis d = diagnoser.diagnose(*path, 1);
+  FUZZ_CHECK(d.verified() || !d.message.empty());
   return m.file;
 }
 

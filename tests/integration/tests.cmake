@@ -55,6 +55,10 @@ add_test(NAME install.deb COMMAND ${PYTEST} ${IT}/test_install.py ${IT_OPTIONS} 
 # dlvidx doctor: Go/Delve version mismatch, stripped, foreign architecture, optimized, index state.
 add_test(NAME doctor.checks COMMAND ${PYTEST} ${IT}/test_doctor.py ${IT_OPTIONS})
 
+# dlvidx explain (path mapping, each breakpoint verdict, exit statuses, malformed input) and doctor
+# --workspace's path-mapping summary, on a module built in the test (plain and container-like builds).
+add_test(NAME explain.paths COMMAND ${PYTEST} ${IT}/test_explain.py ${IT_OPTIONS})
+
 # A universal Mach-O binary: slice selection, --arch.
 add_test(NAME rows.universal-macho COMMAND ${PYTEST} ${IT}/test_fat.py ${IT_OPTIONS})
 # The store: shared memory, cache file, staleness, concurrent builders.

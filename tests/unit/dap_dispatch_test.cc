@@ -53,7 +53,42 @@ TEST_CASE("handler tables: filled once, found by wire name", "[dap-dispatch]") {
   CHECK(requests.find("setBreakpoints")->waits_for_index());
   CHECK_FALSE(requests.find("disconnect")->waits_for_index());
   CHECK(requests.find("stackTrace") == nullptr);
-  CHECK(responses.names() == std::vector<std::string>{"attach", "launch"});
+  responses.add<SetBreakpointsResponseHandler>(w.index, w.table, w.log);
+  responses.add<StackTraceResponseHandler>(w.index);
+  CHECK(responses.names() ==
+        std::vector<std::string>{"attach", "launch", "setBreakpoints", "stackTrace"});
+}
+
+TEST_CASE("noDebug: setBreakpoints is answered by the shim, nothing bound, and says why",
+          "[dap-dispatch]") {
+  World w;
+  LaunchHandler launch(w.index);
+  json::object lreq = parse(R"({"seq":1,"type":"request","command":"launch",
+                                "arguments":{"mode":"exec","program":"/bin/true","noDebug":true}})");
+  CHECK(launch.handle(lreq) == Outcome::kForward);
+  CHECK(w.index.no_debug());
+  CHECK_FALSE(w.index.loading());  // no debugger: no index either
+  SetBreakpointsHandler sb(w.index, w.table, w.to_client, w.log);
+  json::object req = parse(R"({"seq":2,"type":"request","command":"setBreakpoints",
+                               "arguments":{"source":{"path":"/w/m.go"},"breakpoints":[{"line":3}]}})");
+  CHECK(sb.handle(req) == Outcome::kAnswered);
+  CHECK(w.client.queued());  // the answer, waiting for a client socket
+  CHECK_FALSE(w.dlv.queued());
+}
+
+TEST_CASE("answers of dlv that the index cannot improve go on as they came", "[dap-dispatch]") {
+  World w;
+  SetBreakpointsResponseHandler sb(w.index, w.table, w.log);
+  json::object resp =
+      parse(R"({"seq":0,"type":"response","request_seq":7,"success":true,"command":"setBreakpoints",
+                "body":{"breakpoints":[{"verified":false,"message":"could not find file /x.go"}]}})");
+  CHECK(sb.handle(resp) == Outcome::kForward);  // the shim forwarded nothing as seq 7
+  StackTraceResponseHandler st(w.index);
+  json::object frames =
+      parse(R"({"seq":0,"type":"response","request_seq":8,"success":true,"command":"stackTrace",
+                "body":{"stackFrames":[{"id":1,"source":{"path":"/app/main.go"},"line":3}]}})");
+  CHECK(st.handle(frames) == Outcome::kForward);  // no index: nothing to map
+  CHECK(frames.at("body").at("stackFrames").at(0).at("source").at("path") == "/app/main.go");
 }
 
 TEST_CASE("arguments that do not parse: the request goes on unchanged", "[dap-dispatch]") {

@@ -18,14 +18,12 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { DebugClient } = require('@vscode/debugadapter-testsupport');
+const { ADAPTER_ENV, WAIT_MS, within, freePort, startAdapter, stopAdapter, waitEvent } = require('./adapters');
 
 const DLVIDX = path.resolve(__dirname, process.env.DLVIDX || '../../build/release/tools/dlvidx');
 const DLV = process.env.DLV || '/usr/bin/dlv';
 const MAIN_GO = path.resolve(__dirname, '../fixtures/example/main.go');
 const EXAMPLE_DIR = path.dirname(MAIN_GO);
-// `mode: debug` builds the program: the adapter needs `go` (Go 1.27) on PATH.
-const ADAPTER_ENV = { ...process.env, PATH: `/usr/lib/go-1.27/bin:${process.env.PATH}`, GOTOOLCHAIN: 'local', GOPROXY: 'off' };
-const WAIT_MS = 30000;       // any single DAP wait
 const EXIT_MS = 10000;       // adapter exit after disconnect
 const TEST_MS = 90000;       // backstop per test
 
@@ -82,61 +80,6 @@ before(() => {
 
 // ---- helpers --------------------------------------------------------------
 
-function within(ms, promise, what) {
-  let t;
-  const timeout = new Promise((_, reject) => {
-    t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Start ADAPTER like vscode-go; resolve once it says it is listening. */
-async function startAdapter(adapter) {
-  const port = await freePort();
-  const args = [...adapter.args, `--listen=127.0.0.1:${port}`, '--log-dest=3'];
-  const proc = cp.spawn(adapter.cmd, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: ADAPTER_ENV });
-  const log = [];
-  proc.exited = new Promise((resolve) => {
-    proc.once('exit', (code, signal) => resolve({ code, signal }));
-    proc.once('error', (err) => resolve({ error: err.message }));   // e.g. ENOENT: never started
-  });
-  proc.exitInfo = null;
-  proc.exited.then((x) => { proc.exitInfo = x; });
-  proc.stdout.on('data', (d) => log.push(`[stdout] ${d}`));
-  proc.stderr.on('data', (d) => log.push(`[stderr] ${d}`));
-  proc.log = log;
-  const listening = new Promise((resolve, reject) => {
-    let buf = '';
-    proc.stdio[3].on('data', (d) => {
-      buf += d;
-      log.push(`[fd3] ${d}`);
-      for (const line of buf.split('\n')) {
-        if (line.startsWith('DAP server listening at:')) resolve();
-      }
-    });
-    proc.once('error', reject);
-    proc.exited.then((x) => reject(new Error(`adapter exited before listening: ${JSON.stringify(x)}\n${log.join('')}`)));
-  });
-  try {
-    await within(WAIT_MS, listening, `'DAP server listening at:' from ${adapter.cmd} ${args.join(' ')}`);
-  } catch (e) {
-    await stopAdapter(proc);
-    throw e;
-  }
-  return { proc, port };
-}
-
 /** An adapter started without fd 3 (--client-addr, or by hand), with exit tracking. */
 function spawnTracked(cmd, args) {
   const proc = cp.spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: ADAPTER_ENV });
@@ -148,27 +91,6 @@ function spawnTracked(cmd, args) {
   return proc;
 }
 
-/** SIGTERM the adapter's PID only; SIGKILL it if still there after 5 s. */
-async function stopAdapter(proc) {
-  if (proc.exitInfo) return;
-  proc.kill('SIGTERM');
-  try {
-    await within(5000, proc.exited, 'adapter exit after SIGTERM');
-  } catch {
-    proc.kill('SIGKILL');
-    await within(5000, proc.exited, 'adapter exit after SIGKILL').catch(() => {});
-  }
-}
-
-/** Wait for an event of `type` matching `pred` (registered immediately). */
-function waitEvent(dc, type, pred = () => true, ms = WAIT_MS) {
-  let handler;
-  const p = new Promise((resolve) => {
-    handler = (ev) => { if (pred(ev)) resolve(ev); };
-    dc.on(type, handler);
-  });
-  return within(ms, p, `event '${type}'`).finally(() => dc.removeListener(type, handler));
-}
 
 async function topFrame(dc, threadId) {
   const st = await within(WAIT_MS, dc.stackTraceRequest({ threadId, startFrame: 0, levels: 20 }), 'stackTrace');
