@@ -129,7 +129,7 @@ Diagnosis Diagnoser::diagnose(const std::string& client_path, int64_t line) {
     // checkout, a container's sources, another GOROOT) is newer for reasons of its own.
     const std::string& rule = d.mapping.rule;
     if (rule == "exact" || rule == "symlink" || rule == "module path (trimpath)")
-      d.warning = newer_than_binary(client_path);
+      d.warning = newer_than_binary(client_path, file);
     return d;
   }
   if (at.status == LookupStatus::kNoAddresses) {
@@ -257,15 +257,40 @@ const std::optional<GoSource>& Diagnoser::source(const std::string& client_path)
   return it->second;
 }
 
-std::string Diagnoser::newer_than_binary(const std::string& client_path) const {
+std::string Diagnoser::newer_than_binary(const std::string& client_path, uint32_t file) {
   if (!facts_.binary_mtime) return {};
   std::error_code ec;
   auto t = fs::last_write_time(client_path, ec);
-  if (ec || t <= *facts_.binary_mtime) return {};
+  if (ec || t <= *facts_.binary_mtime || !lines_moved(client_path, file)) return {};
   return fmt::format(
       "{} was modified after the binary was built: this breakpoint may be on the wrong line. "
       "Rebuild to be sure.",
       base_name(client_path));
+}
+
+// A newer time alone proves nothing (a fresh clone, a checkout, a touch): the lines moved if a
+// line with code in the binary is now blank, a // comment or past the end of the file.
+bool Diagnoser::lines_moved(const std::string& client_path, uint32_t file) {
+  std::error_code ec;
+  auto t = fs::last_write_time(client_path, ec);
+  auto it = moved_.find(client_path);
+  if (it != moved_.end() && it->second.first == t) return it->second.second;
+  std::vector<bool> no_code{false};  // by line number, 1-based
+  std::ifstream in(client_path);
+  uint64_t bytes = 0;
+  for (std::string line; std::getline(in, line) && bytes < (16u << 20);) {
+    bytes += line.size() + 1;
+    size_t b = line.find_first_not_of(" \t\r");
+    no_code.push_back(b == std::string::npos || line.compare(b, 2, "//") == 0);
+  }
+  bool moved = false;
+  for (uint32_t l : v_.lines_with_code(file, 0, UINT32_MAX))
+    if (l >= no_code.size() || no_code[l]) {
+      moved = true;
+      break;
+    }
+  moved_[client_path] = {t, moved};
+  return moved;
 }
 
 }  // namespace dlvidx::index

@@ -2,8 +2,8 @@
 // the line (bound, moved to the next line with code, or refused), with a reason a person can act
 // on -- the file is not in the binary (and which files of the binary are closest), a test file in
 // a binary not built by go test, a line outside every function, a function left out of the build,
-// a source file modified after the build (a warning on a bound breakpoint). The shim's breakpoint
-// messages and `dlvidx explain` both come from here.
+// a source file modified after the build so that its lines moved (a warning on a bound breakpoint).
+// The shim's breakpoint messages and `dlvidx explain` both come from here.
 #pragma once
 
 #include <filesystem>
@@ -60,13 +60,15 @@ class Diagnoser {
   std::vector<std::string> closest_files(const std::string& client_path, size_t max) const;
   bool test_binary() const;
   const std::optional<GoSource>& source(const std::string& client_path);
-  std::string newer_than_binary(const std::string& client_path) const;
+  std::string newer_than_binary(const std::string& client_path, uint32_t file);
+  bool lines_moved(const std::string& client_path, uint32_t file);
 
   const IndexView& v_;
   SourceMap& map_;
   LineSnapper& snap_;
   SessionFacts facts_;
   std::map<std::string, std::optional<GoSource>> sources_;
+  std::map<std::string, std::pair<std::filesystem::file_time_type, bool>> moved_;  // by mtime
   mutable std::optional<bool> test_binary_;
 };
 

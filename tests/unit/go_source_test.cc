@@ -283,6 +283,8 @@ TEST_CASE("CRLF line ends, a byte order mark and semicolons", "[gosource]") {
 
 TEST_CASE("the standard library's strings.Builder", "[gosource]") {
   const std::string path = "/usr/lib/go-1.27/src/strings/builder.go";
+  // (The emulated arm64 machine runs these tests without a Go installation.)
+  if (!std::filesystem::exists(path)) SKIP("no Go 1.27 installation at /usr/lib/go-1.27");
   std::ifstream in(path);
   REQUIRE(in);
   std::stringstream ss;
@@ -311,6 +313,8 @@ TEST_CASE("the standard library's strings.Builder", "[gosource]") {
 TEST_CASE("every top-level func of a standard library package", "[gosource]") {
   // gofmt puts each top-level declaration at column 0 and nothing else there starts with "func ".
   namespace fs = std::filesystem;
+  if (!fs::exists("/usr/lib/go-1.27/src/strings"))
+    SKIP("no Go 1.27 installation at /usr/lib/go-1.27");
   size_t files = 0;
   for (const char* dir : {"/usr/lib/go-1.27/src/strings", "/usr/lib/go-1.27/src/runtime"}) {
     for (const auto& e : fs::directory_iterator(dir)) {

@@ -138,6 +138,14 @@ TEST_CASE("the module a client file belongs to maps it to the binary's copy", "[
     CHECK(rule(dir / "dep" / "internal" / "log" / "log.go") ==
           "example.com/Dep@v1.2.3/internal/log/log.go (module cache)");
   }
+  SECTION("GOROOT_FINAL-style names: $GOROOT/src/...") {
+    Fixture fx({"$GOROOT/src/strings/builder.go", "$GOROOT/src/runtime/proc.go", "/w/main.go"});
+    SourceMap sm(fx.view, {});
+    const PathMapping& m = sm.map((dir / "goroot" / "src" / "strings" / "builder.go").string());
+    REQUIRE(m.file);
+    CHECK(fx.view.file_path(*m.file) == "$GOROOT/src/strings/builder.go");
+    CHECK(m.rule == "GOROOT");
+  }
   SECTION("two copies of one module file: no rule picks one") {
     Fixture fx({"/a/vendor/example.com/Dep/internal/log/log.go",
                 "/b/vendor/example.com/Dep/internal/log/log.go", "/a/main.go"});

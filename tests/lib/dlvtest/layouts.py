@@ -488,8 +488,10 @@ def build(out, go=GO, dlvidx=DLVIDX, log=None):
     copy_tree(ws, edited)
     ebin = b.build(edited, "edited")
     elog = J(edited, LOG)
-    with open(elog, "a") as f:
-        f.write("\n// edited after the build\n")
+    with open(elog) as f:  # an edit that moves the lines below it (appending would not)
+        text = f.read()
+    with open(elog, "w") as f:
+        f.write(text.replace("package log\n", "package log\n\n// edited after the build\n", 1))
     t = os.stat(ebin).st_mtime_ns + 2_000_000_000
     os.utime(elog, ns=(t, t))
     add(name="modified", title="source modified after the build", binary=ebin, cwd=edited,
