@@ -157,12 +157,7 @@ void setup_explain(CLI::App& app) {
     std::vector<index::PathRule> rules;
     for (const auto& s : args->substitute) rules.push_back(parse_rule(s));
 
-    index::BuildOptions o;
-    o.arch = arch_option(args->arch);
-    o.cache_dir = args->cache_dir;
-    index::BuildReport report;
-    index::IndexHandle h = index::open_index(args->binary, o, &report);
-    for (const auto& n : report.notes) fmt::print(stderr, "dlvidx: note: {}\n", n);
+    index::IndexHandle h = open_index_noted(args->binary, args->arch, args->cache_dir);
     const index::IndexView& v = h.view();
 
     index::SessionFacts facts;

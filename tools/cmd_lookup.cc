@@ -85,13 +85,8 @@ void setup_lookup(CLI::App& app) {
       "Exit status: 0 if every location resolved, 2 if some did not, 1 on errors.\n"
       "Example:\n  dlvidx lookup ./server main.go:42 internal/db/conn.go:107");
   c->callback([args] {
-    index::BuildOptions o;
-    o.arch = arch_option(args->arch);
-    o.cache_dir = args->cache_dir;
     index::BuildReport report;
-    index::IndexHandle h = index::open_index(args->binary, o, &report);
-    // A refused (stale, corrupt, foreign) index and what was done about it.
-    for (const auto& n : report.notes) fmt::print(stderr, "dlvidx: note: {}\n", n);
+    index::IndexHandle h = open_index_noted(args->binary, args->arch, args->cache_dir, &report);
     if (args->queries == std::vector<std::string>{"-"}) {
       args->queries.clear();
       for (std::string l; std::getline(std::cin, l);)

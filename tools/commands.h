@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "index/build.h"
 #include "preload/error.h"
 #include "preload/object_file.h"
 
@@ -25,5 +26,9 @@ std::string human_bytes(uint64_t n);
 bool stderr_is_tty();
 // The value of --arch: nullopt when empty; throws on anything but amd64/arm64.
 std::optional<Arch> arch_option(const std::string& s);
+// The index of BINARY (--arch, --cache-dir), opened or built; notes what was refused on stderr.
+index::IndexHandle open_index_noted(const std::string& binary, const std::string& arch,
+                                    const std::string& cache_dir,
+                                    index::BuildReport* report = nullptr);
 
 }  // namespace dlvidx::cli

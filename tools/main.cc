@@ -29,6 +29,19 @@ std::optional<Arch> arch_option(const std::string& s) {
   throw Error("--arch: expected amd64 or arm64, got " + s);
 }
 
+index::IndexHandle open_index_noted(const std::string& binary, const std::string& arch,
+                                    const std::string& cache_dir, index::BuildReport* report) {
+  index::BuildOptions o;
+  o.arch = arch_option(arch);
+  o.cache_dir = cache_dir;
+  index::BuildReport r;
+  index::IndexHandle h = index::open_index(binary, o, &r);
+  // A refused (stale, corrupt, foreign) index and what was done about it.
+  for (const auto& n : r.notes) fmt::print(stderr, "dlvidx: note: {}\n", n);
+  if (report) *report = std::move(r);
+  return h;
+}
+
 }  // namespace dlvidx::cli
 
 namespace {
