@@ -77,6 +77,7 @@ template <typename Body>
 class TypedResponseHandler : public DlvMessageHandler {
  public:
   Outcome handle(json::object& response) final {
+    if (!applies()) return Outcome::kForward;  // not even parsed
     static const json::value kAbsent;
     const json::value* b = response.if_contains("body");
     Body body;
@@ -86,6 +87,8 @@ class TypedResponseHandler : public DlvMessageHandler {
 
  protected:
   virtual Outcome run(const Envelope& e, const Body& body, json::object& response) = 0;
+  // False: the session is in no state where run() could change the response.
+  virtual bool applies() const { return true; }
 };
 
 // Name -> handler, filled once when the session starts.

@@ -144,7 +144,7 @@ index::Diagnosis IndexLoader::diagnose(const std::string& client_path, int64_t l
 }
 
 std::optional<std::string> IndexLoader::client_path_of(std::string_view recorded) {
-  if (!view() || !remapped_) return std::nullopt;
+  if (!remaps_paths()) return std::nullopt;
   auto file = view()->file_id(recorded);
   if (!file) return std::nullopt;
   auto p = resolvers().map.client_path_of(*file);

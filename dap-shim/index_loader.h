@@ -70,6 +70,7 @@ class IndexLoader {
   index::Diagnosis diagnose(const std::string& client_path, int64_t line);
   // The client's path of a path dlv reports (the binary's), when the shim mapped it elsewhere.
   std::optional<std::string> client_path_of(std::string_view recorded);
+  bool remaps_paths() const { return view() && remapped_; }
 
  private:
   // The background load's end, on the io thread: a position-independent

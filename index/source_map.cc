@@ -81,17 +81,17 @@ PathMapping SourceMap::compute(const std::string& client_path) {
   if (!ec && real.string() != client_path)
     if (auto id = v_.file_id(real.string())) return found(*id, "symlink", real.string());
 
-  PathMapping first_ambiguous;
-  for (auto rule : {&SourceMap::by_module, &SourceMap::by_module_root}) {
-    PathMapping m = (this->*rule)(client_path);
-    if (m.file) return m;
+  PathMapping first_ambiguous;  // the first rule that matched several files
+  std::optional<PathMapping> hit;
+  auto answered = [&](PathMapping m) {
+    if (m.file) return hit = std::move(m), true;
     if (first_ambiguous.candidates.empty()) first_ambiguous = std::move(m);
-  }
-  for (auto rule : {&SourceMap::by_suffix, &SourceMap::by_case}) {
-    PathMapping m = (this->*rule)(client_path);
-    if (m.file) return m;
-    if (first_ambiguous.candidates.empty()) first_ambiguous = std::move(m);
-  }
+    return false;
+  };
+  // The go.mod above the file, read once for both module rules.
+  if (auto mf = module_of(client_path))
+    if (answered(by_module(*mf)) || answered(by_module_root(*mf))) return *hit;
+  if (answered(by_suffix(client_path)) || answered(by_case(client_path))) return *hit;
   if (!first_ambiguous.candidates.empty()) return first_ambiguous;
   PathMapping none;
   none.detail = "no file of the binary matches";
@@ -114,16 +114,14 @@ bool SourceMap::in_goroot(std::string_view p) const {
 }
 
 // The module the file belongs to, by its nearest go.mod, and that module's file in the binary.
-PathMapping SourceMap::by_module(const std::string& client_path) {
-  auto mf = module_of(client_path);
-  if (!mf) return {};
-  std::string mod = mf->module, rel = mf->rel;
+PathMapping SourceMap::by_module(const ModuleFile& mf) {
+  std::string mod = mf.module, rel = mf.rel;
   const bool std_or_cmd = mod == "std" || mod == "cmd";
   bool vendored = false;
   if (!std_or_cmd && rel.starts_with("vendor/")) {
     rel.erase(0, 7);
     vendored = true;
-    for (const std::string& vm : vendored_modules(mf->dir))
+    for (const std::string& vm : vendored_modules(mf.dir))
       if (rel.size() > vm.size() && rel.starts_with(vm) && rel[vm.size()] == '/') {
         mod = vm;
         rel.erase(0, vm.size() + 1);
@@ -161,13 +159,12 @@ PathMapping SourceMap::by_module(const std::string& client_path) {
   return m;
 }
 
-PathMapping SourceMap::by_module_root(const std::string& client_path) {
-  auto mf = module_of(client_path);
-  if (!mf || mf->module == "std" || mf->module == "cmd") return {};
+PathMapping SourceMap::by_module_root(const ModuleFile& mf) {
+  if (mf.module == "std" || mf.module == "cmd") return {};
   std::string detail;
-  auto root = module_root(mf->dir, &detail);
+  auto root = module_root(mf.dir, &detail);
   if (!root) return {};
-  std::string p = root->empty() ? mf->rel : *root + "/" + mf->rel;
+  std::string p = root->empty() ? mf.rel : *root + "/" + mf.rel;
   if (auto id = v_.file_id(p)) return found(*id, "module root", detail);
   return {};
 }

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "index/go_module.h"
 #include "index/lookup.h"
 
 namespace dlvidx::index {
@@ -42,8 +43,8 @@ class SourceMap {
 
  private:
   PathMapping compute(const std::string& client_path);
-  PathMapping by_module(const std::string& client_path);
-  PathMapping by_module_root(const std::string& client_path);
+  PathMapping by_module(const ModuleFile& mf);
+  PathMapping by_module_root(const ModuleFile& mf);
   PathMapping by_suffix(const std::string& client_path) const;
   PathMapping by_case(const std::string& client_path) const;
   bool in_goroot(std::string_view recorded) const;

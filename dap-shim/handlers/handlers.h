@@ -181,6 +181,8 @@ class StackTraceResponseHandler
   explicit StackTraceResponseHandler(IndexLoader& index) : index_(index) {}
   Outcome run(const Envelope& e, const StackTraceResponseBody& body,
               json::object& response) override;
+  // Every stop asks for a stack: parsed only once some client path was mapped elsewhere.
+  bool applies() const override { return index_.remaps_paths(); }
 
  private:
   IndexLoader& index_;

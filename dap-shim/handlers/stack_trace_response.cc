@@ -7,7 +7,7 @@ namespace dlvidx::dap {
 
 Outcome StackTraceResponseHandler::run(const Envelope& e, const StackTraceResponseBody& body,
                                        json::object& response) {
-  if (!e.success || !index_.view()) return Outcome::kForward;
+  if (!e.success) return Outcome::kForward;
   StackTraceResponseBody out = body;
   bool changed = false;
   for (StackFrame& f : out.stackFrames) {
