@@ -18,7 +18,9 @@ import argparse, json, os, resource, shutil, statistics, subprocess, sys, tempfi
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 from dap_launch import launch_to_initialized  # noqa: E402
+from dlvtest.run import shm_name  # noqa: E402
 
 DEFAULT = ["cmdcompile-go127-linux-amd64", "cmdcompile-go127-linux-arm64", "cmdcompile-go127-darwin-arm64",
            "cmdcompile-go122-linux-amd64", "cmdcompile-go122-linux-arm64", "cmdcompile-go122-darwin-arm64",
@@ -103,9 +105,10 @@ def main():
             lk = json.loads(subprocess.run([a.lookup_bench, binary, cache], check=True, capture_output=True,
                                            text=True).stdout)
             r["lookup"] = {k: lk[k] for k in ("present", "absent", "batch_ns", "clock_overhead_ns", "n")}
-            for p in os.listdir("/dev/shm"):
-                if p.startswith(f"dlvidx-{os.geteuid()}-") and info["key"] in p:
-                    os.unlink(os.path.join("/dev/shm", p))
+            try:
+                os.unlink(shm_name(info["key"]))
+            except OSError:
+                pass
         if name.endswith("linux-amd64") or "-linux-amd64+" in name:
             extra = ["--check-go-version=false"] if "go122" in name else []
             r["dlv127_launch_ms"] = mmm([launch_to_initialized(a.dlv, binary, extra) * 1000 for _ in range(a.reps)])

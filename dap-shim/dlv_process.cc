@@ -3,18 +3,17 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <thread>
 
 #include "preload/error.h"
+#include "preload/platform.h"
 
 extern char** environ;
 
@@ -22,8 +21,7 @@ namespace dlvidx::dap {
 namespace fs = std::filesystem;
 
 std::string find_dlv(const std::string& flag_value) {
-  std::error_code ec;
-  fs::path self = fs::canonical("/proc/self/exe", ec);
+  const fs::path self = platform::self_executable();
   auto usable = [&](const fs::path& p, std::string* why) {
     std::error_code e;
     fs::path real = fs::canonical(p, e);
@@ -61,26 +59,26 @@ std::string find_dlv(const std::string& flag_value) {
 
 DlvProcess::DlvProcess(boost::asio::io_context& io, const std::string& exe,
                        const std::vector<std::string>& args)
-    : out_(io), err_(io), timer_(io) {
+    : out_(io), err_(io), timer_(io), refresh_timer_(io) {
   int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+  if (platform::pipe_cloexec(out) != 0 || platform::pipe_cloexec(err) != 0)
     fail("cannot create pipes for dlv: {}", strerror(errno));
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);  // nothing else leaks into dlv
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  tree_.prepare_spawn(attr, fa);  // nothing else leaks into dlv
   std::vector<std::string> argv_s{exe};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
-  // Orphans of dlv (a debuggee left when dlv dies) are re-parented to the
-  // shim, which can then end them (end_orphans).
-  subreaper_ = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
-  int rc = posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), environ);
+  int rc = posix_spawn(&pid_, exe.c_str(), &fa, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   close(out[1]);
   close(err[1]);
   if (rc != 0) {
@@ -88,8 +86,10 @@ DlvProcess::DlvProcess(boost::asio::io_context& io, const std::string& exe,
     close(err[0]);
     fail("cannot start {}: {}", exe, strerror(rc));
   }
+  tree_.started(pid_);
   out_.assign(out[0]);
   err_.assign(err[0]);
+  if (tree_.wants_refresh()) refresh_tree();
 }
 
 DlvProcess::~DlvProcess() {
@@ -152,34 +152,18 @@ void DlvProcess::read(boost::asio::posix::stream_descriptor& d, boost::asio::str
       });
 }
 
-namespace {
-// Direct children of `parent`, from /proc.
-std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> out;
-  for (const auto& e :
-       fs::directory_iterator("/proc", fs::directory_options::skip_permission_denied)) {
-    const std::string name = e.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream st(e.path() / "stat");
-    std::string all;
-    std::getline(st, all);
-    auto rp = all.rfind(')');
-    if (rp == std::string::npos) continue;
-    char state;
-    int ppid = 0;
-    if (sscanf(all.c_str() + rp + 1, " %c %d", &state, &ppid) == 2 && ppid == parent)
-      out.push_back(std::stoi(name));
-  }
-  return out;
-}
-}  // namespace
-
-std::vector<pid_t> DlvProcess::children() const {
-  return pid_ > 0 ? children_of(pid_) : std::vector<pid_t>{};
+void DlvProcess::refresh_tree() {
+  refresh_timer_.expires_after(std::chrono::seconds(1));
+  refresh_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || !running()) return;
+    tree_.descendants();
+    refresh_tree();
+  });
 }
 
 std::vector<pid_t> DlvProcess::terminate() {
-  std::vector<pid_t> kids = children();
+  refresh_timer_.cancel();
+  std::vector<pid_t> kids = tree_.descendants();
   kill(pid_, SIGTERM);
   return kids;
 }
@@ -198,7 +182,7 @@ void DlvProcess::stop(std::chrono::milliseconds grace) {
   }
   for (pid_t k : kids)
     if (kill(k, 0) == 0) kill(k, SIGKILL);
-  for (int round = 0; round < 50 && end_orphans_round(); round++)
+  for (int round = 0; round < 50 && tree_.end_leftovers_round(); round++)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
@@ -224,31 +208,19 @@ void DlvProcess::poll(std::chrono::steady_clock::time_point deadline, std::vecto
   });
 }
 
-// A debuggee whose tracer died is detached, not killed. The ones dlv started
-// were its children, and with the shim a child subreaper they are now the
-// shim's children (or, caught before dlv died, `kids`): end those, and only
-// those -- the shim starts no other process. Up to 50 rounds, 10 ms apart.
+// A debuggee whose tracer died is detached, not killed: end what dlv started
+// (`kids`, seen before it died, and what tree_ still finds), and only that.
+// Up to 50 rounds, 10 ms apart.
 void DlvProcess::end_orphans(const std::vector<pid_t>& kids, std::function<void()> done,
                              int round) {
   if (round == 0)
     for (pid_t k : kids)
       if (kill(k, 0) == 0) kill(k, SIGKILL);
-  if (round >= 50 || !end_orphans_round()) return done();
+  if (round >= 50 || !tree_.end_leftovers_round()) return done();
   timer_.expires_after(std::chrono::milliseconds(10));
   timer_.async_wait([this, done = std::move(done), round](boost::system::error_code ec) mutable {
     if (!ec) end_orphans({}, std::move(done), round + 1);
   });
-}
-
-bool DlvProcess::end_orphans_round() {
-  if (!subreaper_) return false;
-  std::vector<pid_t> mine = children_of(getpid());
-  if (mine.empty()) return false;
-  for (pid_t k : mine) {
-    kill(k, SIGKILL);
-    waitpid(k, nullptr, WNOHANG);
-  }
-  return true;
 }
 
 }  // namespace dlvidx::dap

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "dap-shim/process_tree.h"
+
 namespace dlvidx::dap {
 
 // Throws dlvidx::Error when there is no usable dlv.
@@ -48,11 +50,9 @@ class DlvProcess {
   // The same, blocking: only off the io thread (the destructor, after the io loop).
   void stop(std::chrono::milliseconds grace);
   void read(boost::asio::posix::stream_descriptor& d, boost::asio::streambuf& b, bool is_stdout);
-  // Processes whose parent is dlv (the debuggee), for cleanup.
-  std::vector<pid_t> children() const;
+  void refresh_tree();  // every second while dlv runs, where tree_.wants_refresh()
   // The steps of stopping, shared by stop() and stop_async().
-  std::vector<pid_t> terminate();  // SIGTERM; returns dlv's children, seen before it dies
-  bool end_orphans_round();        // one round of end_orphans; false when nothing is left
+  std::vector<pid_t> terminate();  // SIGTERM; returns what dlv started, seen before it dies
   void end_orphans(const std::vector<pid_t>& kids, std::function<void()> done, int round);
   void poll(std::chrono::steady_clock::time_point deadline, std::vector<pid_t> kids,
             std::function<void()> done);
@@ -65,8 +65,9 @@ class DlvProcess {
   Listening on_listening_;
   Line log_;
   bool listening_seen_ = false;
-  bool subreaper_ = false;           // PR_SET_CHILD_SUBREAPER took effect
-  boost::asio::steady_timer timer_;  // stop_async's waits
+  ProcessTree tree_;                         // what dlv started (process_tree.h)
+  boost::asio::steady_timer timer_;          // stop_async's waits
+  boost::asio::steady_timer refresh_timer_;  // refresh_tree's
 };
 
 }  // namespace dlvidx::dap

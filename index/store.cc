@@ -51,9 +51,22 @@ IndexStore::IndexStore(std::string cache_dir)
   while (cache_dir_.size() > 1 && cache_dir_.back() == '/') cache_dir_.pop_back();
 }
 
-std::string IndexStore::shm_name(uint64_t key) const {
-  return fmt::format("dlvidx-{}-{:016x}", geteuid(), key);
+namespace {
+std::string base36(uint64_t v) {
+  std::string out;
+  do {
+    out.insert(out.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36]);
+    v /= 36;
+  } while (v);
+  return out;
 }
+}  // namespace
+
+std::string shm_name(uid_t uid, uint64_t key) {
+  return "dlvidx-" + base36(uid) + "-" + base36(key);
+}
+
+std::string IndexStore::shm_name(uint64_t key) const { return index::shm_name(geteuid(), key); }
 
 std::string IndexStore::cache_path(uint64_t key) const {
   return fmt::format("{}/{}", cache_dir_, key_file(key));

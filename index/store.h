@@ -2,7 +2,7 @@
 // store_file.cc; shared memory: store_shm.cc, the only user of
 // Boost.Interprocess; their one error convention: store_internal.h).
 //  - shared memory: one POSIX shared memory object per binary identity,
-//    "dlvidx-<uid>-<key>", mode 0600, published complete (a ready flag is set
+//    shm_name(uid, key), mode 0600, published complete (a ready flag is set
 //    last) and mapped read-only by every reader;
 //  - cache file: $XDG_CACHE_HOME/dlvidx/<key>.idx (else ~/.cache/dlvidx),
 //    written to a temp file (0600, O_EXCL|O_NOFOLLOW, random name) and renamed
@@ -17,6 +17,9 @@
 // another format version or for another binary is refused and reported.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -29,6 +32,16 @@
 namespace dlvidx::index {
 
 struct IndexMapping;  // what keeps an image mapped (store_internal.h)
+
+// The longest shared memory name every system takes: macOS allows 31 bytes
+// (PSHMNAMLEN) with the leading '/' that shm_open is given.
+inline constexpr size_t kShmNameMax = 30;
+// The shared memory object of user `uid`'s index `key`: "dlvidx-<uid>-<key>",
+// both in base 36 (at most 7 + 7 + 1 + 13 = 28 bytes, within kShmNameMax for
+// every uid, also the 10-digit uids of directory-managed Macs). One to one:
+// no two users' or keys' names collide. Whose an object is, is still checked
+// on every open (the name is no proof).
+std::string shm_name(uid_t uid, uint64_t key);
 
 enum class IndexSource { kSharedMemory, kCacheFile, kBuilt };
 std::string_view to_string(IndexSource s);

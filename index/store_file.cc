@@ -15,6 +15,7 @@
 #include <random>
 
 #include "index/store_internal.h"
+#include "preload/platform.h"
 
 namespace dlvidx::index {
 
@@ -31,10 +32,11 @@ std::string user_label(uid_t uid) {
   return fmt::format("uid {}", uid);
 }
 
-void check_private(int fd) {
+void check_private(int fd, Kind kind) {
   struct stat st {};
   if (fstat(fd, &st) != 0) throw Untrusted(fmt::format("cannot stat: {}", std::strerror(errno)));
-  if (!S_ISREG(st.st_mode)) throw Untrusted("not a regular file: not trusted");
+  if (kind == Kind::kShm ? !platform::is_shm_mode(st.st_mode) : !S_ISREG(st.st_mode))
+    throw Untrusted("not a regular file: not trusted");
   if (st.st_uid != geteuid())
     throw Untrusted(fmt::format("owned by another user, {}, not by {}: not trusted",
                                 user_label(st.st_uid), user_label(geteuid())));

@@ -63,9 +63,10 @@ struct Fd {
 
 // "uid 1000 (alice)", for messages about ownership.
 std::string user_label(uid_t uid);
-// Throws Untrusted unless fd is a regular file owned by us with no
-// group/other permissions.
-void check_private(int fd);
+// Throws Untrusted unless fd is a regular file (kShm: a shared memory object,
+// platform::is_shm_mode) owned by us with no group/other permissions.
+enum class Kind { kFile, kShm };
+void check_private(int fd, Kind kind = Kind::kFile);
 // The cache file name of a key: "<key as 16 hex digits>.idx".
 std::string key_file(uint64_t key);
 

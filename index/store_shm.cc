@@ -1,5 +1,8 @@
-// The shared memory objects, "dlvidx-<uid>-<key>": the only user of
-// Boost.Interprocess. A publisher creates the object 0600, reserves and sizes
+// The shared memory objects (shm_name, store.h): the only user of
+// Boost.Interprocess. POSIX shm_open on every system: on macOS Boost would
+// otherwise emulate it with files in a shared temporary directory
+// (index/CMakeLists.txt defines BOOST_INTERPROCESS_POSIX_SHARED_MEMORY_OBJECTS
+// there). A publisher creates the object 0600, reserves and sizes
 // it, copies the image in and sets `ready` last (release); readers map it
 // read-only and verify the checksum on every open. Errors: store_internal.h.
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <thread>
 
 #include "index/store_internal.h"
+#include "preload/platform.h"
 
 namespace bip = boost::interprocess;
 
@@ -52,7 +56,7 @@ std::optional<IndexHandle> IndexStore::open_shm(const BinaryIdentity& id,
     try {
       // shm_open adds O_NOFOLLOW: a symlink planted under our name is not followed.
       bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_only);
-      check_private(shm.get_mapping_handle().handle);
+      check_private(shm.get_mapping_handle().handle, Kind::kShm);
       bip::offset_t size = 0;
       if (!shm.get_size(size) || size < static_cast<bip::offset_t>(sizeof(IndexHeader))) {
         if (attempt < 20) {  // maybe a publisher between creating and sizing it
@@ -88,14 +92,16 @@ std::optional<IndexHandle> IndexStore::open_shm(const BinaryIdentity& id,
       return IndexHandle(std::move(m), v, IndexSource::kSharedMemory, name);
     } catch (const bip::interprocess_exception& e) {
       if (e.get_error_code() == bip::not_found_error) return std::nullopt;
-      struct stat st {};
+      std::optional<uid_t> owner;
       if (e.get_native_error() == ELOOP) {
         note("a symbolic link: not followed; removed");
         remove_shm(name);
-      } else if (e.get_native_error() == EACCES &&
-                 ::lstat(("/dev/shm/" + name).c_str(), &st) == 0 && st.st_uid != geteuid()) {
+      } else if (e.get_native_error() == EACCES && (owner = platform::shm_owner(name)) &&
+                 *owner != geteuid()) {
         note(fmt::format("owned by another user, {}, not by {}: not trusted; ignored",
-                         user_label(st.st_uid), user_label(geteuid())));
+                         user_label(*owner), user_label(geteuid())));
+      } else if (e.get_native_error() == EACCES) {
+        note("not readable by us (another user's?): not trusted; ignored");
       } else {
         note(e.what());
       }
@@ -131,12 +137,11 @@ IndexHandle IndexStore::write_shm(Bytes image, const BinaryIdentity& id) {
     }
   }
   try {
-    int fd = shm->get_mapping_handle().handle;
-    check_private(fd);
-    // Reserve the pages now: on a full /dev/shm, a plain ftruncate would let
-    // the copy below die of SIGBUS.
-    if (int e = ::posix_fallocate(fd, 0, static_cast<off_t>(image.size())); e != 0)
-      fail("cannot allocate {} bytes: {}", image.size(), std::strerror(e));
+    check_private(shm->get_mapping_handle().handle, Kind::kShm);
+    // Boost (1.83+) reserves the pages with posix_fallocate where there is one
+    // (Linux): on a full /dev/shm this throws, where a plain ftruncate would
+    // let the copy below die of SIGBUS. macOS has none, and its shm objects
+    // are anonymous memory sized once, by this ftruncate.
     shm->truncate(static_cast<bip::offset_t>(image.size()));
     bip::mapped_region rw(*shm, bip::read_write);
     auto* dst = static_cast<uint8_t*>(rw.get_address());

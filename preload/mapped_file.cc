@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "preload/error.h"
+#include "preload/platform.h"
 
 namespace dlvidx {
 
@@ -29,7 +30,7 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::string& path) {
   std::unique_ptr<MappedFile> m(new MappedFile);
   m->path_ = path;
   m->size_ = static_cast<uint64_t>(st.st_size);
-  m->mtime_ns_ = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  m->mtime_ns_ = platform::mtime_ns(st);
   if (m->size_ == 0) {
     ::close(fd);
     fail("{}: empty file", path);

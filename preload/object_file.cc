@@ -1,6 +1,8 @@
 // Format dispatch and the parts of ObjectFile that do not depend on the format.
 #include "preload/object_file.h"
 
+#include <fmt/ranges.h>  // fmt::join (fmt 11 has it only there)
+
 #include <array>
 #include <cstring>
 

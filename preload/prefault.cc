@@ -7,10 +7,7 @@
 #include <chrono>
 
 #include "preload/dwarf_sections.h"
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
+#include "preload/platform.h"
 
 namespace dlvidx {
 namespace {
@@ -53,12 +50,7 @@ uint64_t PrefaultReport::resident_after() const {
 
 uint64_t resident_pages(const MappedFile& file, uint64_t offset, uint64_t size) {
   Span s = page_span(file, offset, size);
-  if (!s.len) return 0;
-  std::vector<unsigned char> vec(s.len / page_size());
-  if (mincore(s.start, s.len, vec.data()) != 0) return 0;
-  uint64_t n = 0;
-  for (unsigned char c : vec) n += c & 1;
-  return n;
+  return s.len ? platform::resident_pages(s.start, s.len, page_size()) : 0;
 }
 
 PrefaultReport prefault_dwarf(const MappedFile& file, const ObjectFile& obj, bool with_text) {
@@ -83,7 +75,7 @@ PrefaultReport prefault_dwarf(const MappedFile& file, const ObjectFile& obj, boo
   }
   for (auto& r : rep.ranges) {
     Span s = page_span(file, r.offset, r.size);
-    if (madvise(s.start, s.len, MADV_POPULATE_READ) != 0) {
+    if (!platform::populate_read(s.start, s.len)) {
       rep.method = "touch";
       volatile uint8_t sink = 0;
       for (uint64_t o = 0; o < s.len; o += page_size()) sink = sink + s.start[o];

@@ -1,6 +1,7 @@
 // Prefaulting: bring the pages of a binary's DWARF sections into memory before
 // the debugger needs them. MADV_WILLNEED starts readahead; MADV_POPULATE_READ
-// (Linux >= 5.14) faults the pages in synchronously; where it is missing every
+// (Linux >= 5.14, platform::populate_read) faults the pages in synchronously;
+// where it is missing (older Linux, macOS) every
 // page is touched. mincore() tells how many pages were resident before/after.
 #pragma once
 

@@ -2,6 +2,7 @@
 // cannot -- the path mapping used (index::SourceMap) and the diagnosis (index::Diagnoser), the
 // same the shim answers setBreakpoints with. FILE is the path as the editor would send it.
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 has it only there)
 
 #include <boost/json.hpp>
 #include <filesystem>

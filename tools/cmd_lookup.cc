@@ -1,6 +1,7 @@
 // dlvidx lookup BINARY FILE:LINE...: the addresses dlv picks, from the index
 // (building it first if needed). FILE is a full path or a unique suffix.
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 has it only there)
 
 #include <boost/json.hpp>
 #include <chrono>

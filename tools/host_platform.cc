@@ -1,13 +1,11 @@
 #include "tools/host_platform.h"
 
-#include <sys/utsname.h>
-#ifdef __APPLE__
-#include <sys/sysctl.h>
-#endif
-
 #include <fmt/format.h>
+#include <sys/utsname.h>
 
 #include <algorithm>
+
+#include "preload/platform.h"
 
 namespace dlvidx::cli {
 
@@ -24,12 +22,7 @@ HostPlatform host_platform() {
   std::transform(h.os.begin(), h.os.end(), h.os.begin(),
                  [](unsigned char c) { return std::tolower(c); });
   h.machine = u.machine;
-#ifdef __APPLE__
-  int translated = 0;
-  size_t size = sizeof translated;
-  if (sysctlbyname("sysctl.proc_translated", &translated, &size, nullptr, 0) == 0)
-    h.translated = translated == 1;
-#endif
+  h.translated = platform::runs_translated();
   return h;
 }
 

@@ -5,6 +5,8 @@
 #   bookworm + bookworm-backports: the C++ toolchain and libraries, Go 1.22
 #   sid, pinned at priority 100:   golang-1.27-go and delve, and nothing else
 #                                  (anything more from sid would upgrade libc)
+#   mmdebstrap:                    the Debian sid root of tools/sid-stage.sh (sid's libdwarf 0.x,
+#                                  GCC, Boost...), made from the mirror, never installed on the host
 #   linux/arm64: g++-aarch64-linux-gnu (not crossbuild-essential-arm64, which upgrades perl)
 #                and qemu-system-arm for the emulated guest; the arm64 libraries come from
 #                tools/arm64-sysroot.sh (a private sysroot, never `dpkg --add-architecture`)
@@ -59,6 +61,7 @@ bookworm_pkgs=(
   libspdlog-dev libfmt-dev libcli11-dev
   python3 python3-pytest python3-pytest-timeout gnuplot-nox procps file binutils ccache
   golang-etcd-server-dev
+  mmdebstrap
   clang-14 libclang-rt-14-dev llvm-14 clang-format
 )
 # The ARM64 group: on an x86-64 host, cross-built and run in an emulated arm64 machine.

@@ -4,7 +4,8 @@
 #   bash tools/setup.sh demo    install, build, run the main job on the bundled example
 #   bash tools/setup.sh test    install, build, run the whole test suite (release build with the
 #                               ARM64 group in an emulated arm64 machine, then again under ASan +
-#                               UBSan), the fuzz targets for a bounded time, write
+#                               UBSan), the fuzz targets for a bounded time, the newest toolchain
+#                               (tools/sid-stage.sh: a Debian sid root, libdwarf 0.x), write
 #                               build/reliability.md, then the quick benchmark
 # PRESET=asan selects the sanitizer build for `demo` (default: release).
 # FUZZ_SECONDS sets each fuzz target's time in `test` (default 60).
@@ -53,6 +54,12 @@ stage "tests (asan)" ctest --preset asan -j "$(nproc)" --output-log build/asan/c
 # libFuzzer targets (clang-14), each for FUZZ_SECONDS after replaying its corpus.
 stage "build (fuzz)" sh -c 'cmake --preset fuzz >/dev/null -DDLVIDX_FUZZ_SECONDS='"${FUZZ_SECONDS:-60}"' && cmake --build --preset fuzz --target fuzz_all'
 stage "fuzz" ctest --preset fuzz -j "$(nproc)" --output-log build/fuzz/ctest.log
+# The newest toolchain: built and tested again in a Debian sid root (root only: mmdebstrap, chroot).
+if [[ $(id -u) -eq 0 ]]; then
+  stage "sid (libdwarf 0.x, newest GCC, Boost, Go)" bash tools/sid-stage.sh
+else
+  echo "=== setup: sid stage skipped: it needs root (mmdebstrap, chroot, mounts)" >&2
+fi
 # docs/reliability.md, from what the runs above recorded.
 stage "reliability report" python3 tests/reliability/report.py build/release/reliability build/asan/reliability \
   build/fuzz/reliability --ctest "release=build/release/ctest.log" --ctest "ASan + UBSan=build/asan/ctest.log" \
@@ -62,7 +69,7 @@ stage "reliability report" python3 tests/reliability/report.py build/release/rel
 stage "quick benchmark" bench/run --quick --out "$build/bench-quick"
 if ((${#failed[@]})); then
   # The failed checks themselves, last, where a cut log still shows them.
-  for log in build/release/ctest.log build/asan/ctest.log build/fuzz/ctest.log; do
+  for log in build/release/ctest.log build/asan/ctest.log build/fuzz/ctest.log build/sid/ctest.log; do
     [[ -f $log ]] || continue
     grep -E '^(FAIL|[0-9]+/[0-9]+ Test +#[0-9]+: .*(Failed|Timeout|Exception))' "$log" | cut -c1-400 | head -60 |
       sed "s|^|setup: $log: |" >&2 || true

@@ -1,8 +1,8 @@
-// attach: a local attach's binary is /proc/PID/exe, whose index is loaded
-// while dlv attaches. Remote attach: no binary, no index. Forwarded as sent.
-#include <filesystem>
-
+// attach: a local attach's binary is the process's executable
+// (platform::process_executable), whose index is loaded while dlv attaches.
+// Remote attach: no binary, no index. Forwarded as sent.
 #include "dap-shim/handlers/handlers.h"
+#include "preload/platform.h"
 
 namespace dlvidx::dap {
 
@@ -10,10 +10,8 @@ Outcome AttachHandler::run(json::object&, AttachRequestArguments& args) {
   index_.set_substitute_paths(std::move(args.substitutePath));
   if (args.mode != "local") return Outcome::kForward;
   if (args.processId && *args.processId > 0) {
-    std::error_code ec;
-    std::filesystem::path exe =
-        std::filesystem::read_symlink(fmt::format("/proc/{}/exe", *args.processId), ec);
-    if (!ec) index_.load(exe.string());
+    if (auto exe = platform::process_executable(static_cast<pid_t>(*args.processId)))
+      index_.load(*exe);
   }
   return Outcome::kForward;
 }

@@ -11,8 +11,10 @@
 #pragma once
 
 #include <fmt/format.h>
-#include <libdwarf/dwarf.h>
-#include <libdwarf/libdwarf.h>
+// From the directory cmake/FindLibDwarf.cmake found them in: include/libdwarf/ or
+// include/libdwarf-0/ (Homebrew, upstream's install).
+#include <dwarf.h>
+#include <libdwarf.h>
 
 #include <cstdint>
 #include <memory>
@@ -86,6 +88,9 @@ class DwarfDebug {
   std::unique_ptr<Access> access_;
   Dwarf_Debug dbg_ = nullptr;
 };
+
+// dwarf_ranges_dealloc (20210528), dwarf_dealloc_ranges (0.x).
+void dealloc_ranges(Dwarf_Debug dbg, Dwarf_Ranges* ranges, Dwarf_Signed count);
 
 //
 // die.cc

@@ -5,6 +5,7 @@
 //  - the row's file register: DWARF < 5 is 1-based, DWARF 5 0-based.
 // Every row is kept, in program order, end_sequence rows included.
 #include "index/dwarf/internal.h"
+#include "index/dwarf/libdwarf_version.h"
 #include "index/go_path.h"
 
 namespace dlvidx::index::dwarf {
@@ -83,10 +84,9 @@ void read_rows(const DieReader& r, Dwarf_Line_Context ctx, Dwarf_Unsigned lversi
     LineRow row;
     row.pc = pc;
     row.line = static_cast<uint32_t>(lineno);
-    // libdwarf 20210528 starts the DWARF 5 file register at 0, not 1: rows
-    // before the first DW_LNS_set_file report file 0. Go never refers to
-    // its dummy file 0 ("?"), so in a Go unit 0 means "the default, 1".
-    if (!one_based && fileno == 0 && is_go) fileno = 1;
+    // Go never refers to its dummy file 0 ("?"), so in a Go unit where the
+    // library starts the register at 0, 0 means "the default, 1".
+    if (kDwarf5FileRegisterStartsAt0 && !one_based && fileno == 0 && is_go) fileno = 1;
     uint64_t fi = one_based ? fileno - 1 : fileno;  // fileno 0 in v4 wraps: out of range
     row.file = fi < lt.files.size() ? static_cast<uint32_t>(fi) : kNoFile;
     row.flags = (stmt ? kStmt : 0) | (endseq ? kEndSequence : 0) | (pend ? kPrologueEnd : 0);

@@ -27,7 +27,7 @@ void range_list(const DieReader& r, Dwarf_Die d, const DieAttrs& a, std::vector<
     }
     out.push_back({base + e.dwr_addr1, base + e.dwr_addr2});
   }
-  dwarf_ranges_dealloc(r.dbg(), buf, n);
+  dealloc_ranges(r.dbg(), buf, n);
 }
 
 void rnglist(const DieReader& r, const DieAttrs& a, std::vector<PcRange>& out) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <unordered_map>
 
+#include "index/dwarf/libdwarf_version.h"
 #include "index/dwarf/part.h"
 #include "index/dwarf/prescan.h"
 #include "index/dwarf_model.h"
@@ -90,7 +91,8 @@ void replay(const ReadPart& p, uint32_t cu_base, std::unordered_map<uint64_t, ui
 DwarfModel read_dwarf(const std::string& path, const DwarfSections& sections) {
   std::vector<size_t> bounds = range_bounds(dwarf::unit_sizes(path, sections.get(".debug_info")));
   std::vector<ReadPart> parts(bounds.size() - 1);
-  dwarf::check_rnglists_headers(path, sections.get(".debug_rnglists"));
+  if (dwarf::kRnglistsHeaderDoubleFree)
+    dwarf::check_rnglists_headers(path, sections.get(".debug_rnglists"));
   run_tasks(parts.size(), [&](size_t k) {
     dwarf::read_units(path, sections, bounds[k], bounds[k + 1], parts[k]);
   });

@@ -24,7 +24,8 @@ with
              writes, deterministically, into the cache: see below),
              etcd (the etcd 3.4 server, built in GOPATH mode from Debian's
              golang-etcd-server-dev sources in /usr/share/gocode: see below)
-    GO       go127 (/usr/lib/go-1.27/bin/go), go122 (/usr/lib/go-1.22/bin/go)
+    GO       go127 (/usr/lib/go-1.27/bin/go), go122 (/usr/lib/go-1.22/bin/go);
+             $DLVIDX_GO127 / $DLVIDX_GO122 name another go binary (macOS: Homebrew's)
     VARIANT  opt        optimized: drop the default -gcflags=all=-N -l
              nocompress -ldflags=-compressdwarf=false
              stripped   -ldflags=-s -w
@@ -92,9 +93,10 @@ ETCD_GOPATH = Path("/usr/share/gocode")
 ETCD_PKG = "go.etcd.io/etcd"
 ETCD_DEB = "golang-etcd-server-dev"
 
+# Debian's paths; $DLVIDX_GO127 / $DLVIDX_GO122 override them where Go lives elsewhere (macOS).
 TOOLCHAINS = {
-    "go127": "/usr/lib/go-1.27/bin/go",
-    "go122": "/usr/lib/go-1.22/bin/go",
+    "go127": os.environ.get("DLVIDX_GO127") or "/usr/lib/go-1.27/bin/go",
+    "go122": os.environ.get("DLVIDX_GO122") or "/usr/lib/go-1.22/bin/go",
 }
 PLATFORMS = ["linux-amd64", "linux-arm64", "darwin-arm64"]
 PROGS = ["example", "cmdgo", "cmdcompile", "gen", "etcd"]

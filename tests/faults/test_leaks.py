@@ -10,14 +10,14 @@ from dapfaults import ANSWER_S, Outcome, fd_targets
 from dlvtest.dap import DAPError
 from dlvtest.example import BIN_127, MAIN_GO, line_of
 from dlvtest.procs import children_of
+from dlvtest.run import shm_prefix
 
 SUITE = "dap-leaks"
 
 
 def shm_objects():
-    uid = os.getuid()
     try:
-        return sorted(f for f in os.listdir("/dev/shm") if f.startswith(f"dlvidx-{uid}-"))
+        return sorted(f for f in os.listdir("/dev/shm") if f.startswith(shm_prefix()))
     except OSError:
         return []
 

@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from dlvtest.run import Scratch, run
+from dlvtest.run import Scratch, run, shm_name, shm_prefix
 from hostile_rows import Guard, Row, report
 from hostile_world import IndexWorld, example_queries
 
@@ -243,7 +243,7 @@ def squatted_shm(opts, s, w, nobody):
     os.chmod(dlvidx_copy, 0o755)
     try:
         key = w.key
-        name = f"/dev/shm/dlvidx-{nobody}-{key}"
+        name = shm_name(key, nobody)
         with open(name, "wb") as f:
             f.write(w.good)
         os.chmod(name, 0o600)
@@ -257,7 +257,7 @@ def squatted_shm(opts, s, w, nobody):
         ok = answers == w.answers and "owned by another user" in r.err and os.stat(name).st_uid == 0
         row.add(ok, "squatted shared memory name", f"exit {r.rc}: {r.err.strip()[:400]}", [r])
     finally:
-        for p in glob.glob(f"/dev/shm/dlvidx-{nobody}-*"):
+        for p in glob.glob(f"/dev/shm/{shm_prefix(nobody)}*"):
             try:
                 os.unlink(p)
             except OSError:

@@ -8,8 +8,9 @@ set(IT_OPTIONS --dlvidx ${DLVIDX} --corpus ${CMAKE_CURRENT_SOURCE_DIR}/corpus/co
 set(ROWS ${PYTEST} ${IT}/test_rows.py ${IT_OPTIONS} --name)
 set(DELVE ${PYTEST} ${IT}/test_delve.py ${IT_OPTIONS} --name)
 
-# Rows: dlvidx's libdwarf reading == Go's debug/dwarf, row by row.
-foreach(go go127 go122)
+# Rows: dlvidx's libdwarf reading == Go's debug/dwarf, row by row (any host: DLVIDX_TEST_GOS,
+# tests/CMakeLists.txt).
+foreach(go ${DLVIDX_TEST_GOS})
   foreach(target linux-amd64 linux-arm64 darwin-arm64)
     foreach(variant "" "+nocompress")
       set(name cmdcompile-${go}-${target}${variant})
@@ -23,17 +24,58 @@ foreach(go go127 go122)
 endforeach()
 
 # Delve: dlvidx lookup == dlv's own answer (CreateBreakpoint over JSON-RPC).
+# cmd/go's lines: all of them, or a seeded sample of this many (tools/sid-stage.sh: a root whose
+# stored answers start empty more often).
+set(DLVIDX_DELVE_CMDGO_SAMPLE "" CACHE STRING "delve.cmdgo-*: a sample of this many statement lines (empty: all)")
+if(DLVIDX_DELVE_CMDGO_SAMPLE)
+  set(CMDGO_SAMPLE --sample ${DLVIDX_DELVE_CMDGO_SAMPLE})
+elseif(DLVIDX_OS STREQUAL "darwin")
+  # dlv through debugserver, on a CI runner: a sample (the whole of cmd/go is Linux's job).
+  set(CMDGO_SAMPLE --sample 5000)
+endif()
+if(DLVIDX_OS STREQUAL "darwin")
+  # macOS on Apple Silicon: the native darwin-arm64 builds (always position-independent: dlv's
+  # load bias is learned by compare_with_dlv.py), asked of Homebrew's dlv (debugserver).
+  foreach(go ${DLVIDX_TEST_GOS})
+    foreach(variant "" "+opt" "+trimpath")
+      set(name example-${go}-darwin-arm64${variant})
+      add_test(NAME delve.${name} COMMAND ${DELVE} ${name} --nonstmt-files 6 ${REUSE_ANSWERS})
+    endforeach()
+    add_test(NAME delve.cmdgo-${go}-darwin-arm64
+             COMMAND ${DELVE} cmdgo-${go}-darwin-arm64 --nonstmt-files 10 ${REUSE_ANSWERS} ${CMDGO_SAMPLE})
+    add_test(NAME delve.gen-${go}-darwin-arm64 COMMAND ${DELVE} gen-${go}-darwin-arm64 --nonstmt-files 4
+             ${REUSE_ANSWERS})
+    set_tests_properties(delve.cmdgo-${go}-darwin-arm64 PROPERTIES TIMEOUT 1500 COST 500)
+    set_tests_properties(delve.gen-${go}-darwin-arm64 PROPERTIES TIMEOUT 900)
+  endforeach()
+  foreach(go ${DLVIDX_TEST_GOS})
+    foreach(target linux-arm64 darwin-arm64)
+      add_test(NAME rows.gen-${go}-${target} COMMAND ${ROWS} gen-${go}-${target})
+    endforeach()
+  endforeach()
+  # Bad input (any host), and a universal Mach-O binary: slice selection, --arch.
+  add_test(NAME errors.bad_binaries COMMAND ${PYTEST} ${IT}/test_errors.py ${IT_OPTIONS})
+  add_test(NAME rows.universal-macho COMMAND ${PYTEST} ${IT}/test_fat.py ${IT_OPTIONS})
+  set_tests_properties(rows.cmdcompile-go127-linux-amd64 PROPERTIES TIMEOUT 900)
+  # Not here: install.deb (dpkg), doctor.checks and explain.paths (Linux toolchain paths and
+  # checks), store.lifecycle, hostile.*, security.store (/dev/shm, root) and the arm64 group.
+  return()
+endif()
 foreach(go go127 go122)
   foreach(variant "" "+opt" "+trimpath")
     set(name example-${go}-linux-amd64${variant})
     add_test(NAME delve.${name} COMMAND ${DELVE} ${name} --nonstmt-files 6 ${REUSE_ANSWERS})
   endforeach()
+  if(go STREQUAL "go127")  # position-independent: dlv's addresses less the load bias it reports
+    add_test(NAME delve.example-go127-linux-amd64+pie
+             COMMAND ${DELVE} example-go127-linux-amd64+pie --nonstmt-files 6 ${REUSE_ANSWERS})
+  endif()
   # Every statement line of cmd/go (~200k with Go 1.27: ~9 minutes of dlv time). dlv's answers
   # are kept (compare_with_dlv.py, keyed by the binary's, dlv's and the oracle's bytes and the
   # question): a run that has them asks dlv a new sample of 1000 again, and the sanitizer pass
   # none (dlvidx's code is what it checks again).
   add_test(NAME delve.cmdgo-${go}-linux-amd64
-           COMMAND ${DELVE} cmdgo-${go}-linux-amd64 --nonstmt-files 10 ${REUSE_ANSWERS})
+           COMMAND ${DELVE} cmdgo-${go}-linux-amd64 --nonstmt-files 10 ${REUSE_ANSWERS} ${CMDGO_SAMPLE})
   set_tests_properties(delve.cmdgo-${go}-linux-amd64 PROPERTIES TIMEOUT 1500 COST 500)
 endforeach()
 

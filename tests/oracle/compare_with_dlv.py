@@ -17,6 +17,12 @@ A run that finds them asks dlv again only a new sample each run (--recheck N lin
 1000, its seed printed; a difference fails the run), and checks dlvidx against all of them; --fresh-answers asks
 dlv every line. A new machine asks every line once.
 
+Position-independent binaries (-buildmode=pie; every Go binary on darwin/arm64): dlvidx answers
+link-time addresses, dlv runtime ones, which are the link address plus the load bias. The bias is
+learned from dlv itself: dlvoracle --addr-of runtime.firstmoduledata gives that variable's runtime
+address, the binary's symbol table its link address. It must be page-aligned (and 0 for a binary that
+is not position-independent); dlv's answers are turned into link addresses by it, and stored so.
+
 --arm64 BUILD_DIR asks Debian's arm64 Delve and the arm64 build of dlvidx inside an emulated
 linux/arm64 machine (tests/arm64): the lines to ask are chosen here as above, the binary and
 the arm64 dlvoracle (--dlvoracle) are put into the guest, and dlvidx on this machine must also
@@ -26,9 +32,51 @@ usage: compare_with_dlv.py --dlvidx BIN --rows ROWS --dlvoracle ORACLE BINARY
           [--dlv PATH] [--dlv-arg ARG]... [--sample N] [--nonstmt-files N] [--seed S] [--recheck N] [--fresh-answers]
           [--whole-files-matching REGEX] [--arm64 BUILD_DIR]
 """
-import argparse, hashlib, json, os, random, re, shutil, subprocess, sys, tempfile, time
+import argparse, hashlib, json, os, random, re, shutil, struct, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The variable whose address gives the load bias: every Go binary has it, in its data.
+BIAS_SYMBOL = "runtime.firstmoduledata"
+# Part of the stored answers' key: v2 stores link addresses (v1, unkeyed, stored dlv's runtime ones).
+ANSWERS_FORMAT = "dlv-answers v2: link addresses, bias learned from dlv"
+PAGE = 0x1000
+
+
+def link_address(path, name):
+    """(address of symbol name in path's symbol table, whether path is position-independent)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] == b"\x7fELF":
+        (e_type,) = struct.unpack_from("<H", data, 0x10)
+        shoff, = struct.unpack_from("<Q", data, 0x28)
+        shentsize, shnum = struct.unpack_from("<HH", data, 0x3a)
+        secs = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+        for sh in secs:
+            if sh[1] != 2:  # SHT_SYMTAB
+                continue
+            strtab = secs[sh[6]]  # sh_link: its string table
+            for o in range(sh[4], sh[4] + sh[5], 24):
+                st_name, _, _, _, st_value, _ = struct.unpack_from("<IBBHQQ", data, o)
+                so = strtab[4] + st_name
+                if data[so:data.index(b"\0", so)].decode(errors="replace") == name:
+                    return st_value, e_type == 3  # ET_DYN
+        sys.exit(f"{path}: no symbol {name} in its ELF symbol table: cannot learn the load bias")
+    if data[:4] == struct.pack("<I", 0xfeedfacf):
+        _, _, filetype, ncmds, _, flags = struct.unpack_from("<IiiIII", data, 4)
+        o = 32
+        for _ in range(ncmds):
+            cmd, size = struct.unpack_from("<II", data, o)
+            if cmd == 0x2:  # LC_SYMTAB
+                symoff, nsyms, stroff, _ = struct.unpack_from("<IIII", data, o + 8)
+                for i in range(nsyms):
+                    n_strx, _, _, _, n_value = struct.unpack_from("<IBBHQ", data, symoff + 16 * i)
+                    so = stroff + n_strx
+                    sym = data[so:data.index(b"\0", so)].decode(errors="replace")
+                    if sym in (name, "_" + name):
+                        return n_value, bool(flags & 0x200000)  # MH_PIE
+            o += size
+        sys.exit(f"{path}: no symbol {name} in its Mach-O symbol table: cannot learn the load bias")
+    sys.exit(f"{path}: neither ELF nor thin Mach-O 64: cannot learn the load bias")
 
 
 def sha256_file(path):
@@ -89,20 +137,48 @@ class InArm64(Here):
 def answers_path(a, where, qtext):
     h = hashlib.sha256()
     for part in (sha256_file(a.binary), where.dlv_sha, sha256_file(a.dlvoracle),
-                 json.dumps(a.dlv_arg), hashlib.sha256(qtext.encode()).hexdigest()):
+                 json.dumps(a.dlv_arg), ANSWERS_FORMAT, hashlib.sha256(qtext.encode()).hexdigest()):
         h.update(part.encode() + b"\0")
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "dlvidx", "dlv-answers", h.hexdigest() + ".jsonl")
 
 
 def run_oracle(a, where, qtext):
-    dlv_cmd = [where.dlvoracle, "--dlv", where.dlv] + [x for arg in a.dlv_arg for x in ("--dlv-arg", arg)] + \
-        [where.binary]
+    """dlv's answers (JSON lines) with link addresses: its runtime ones less the load bias."""
+    dlv_cmd = [where.dlvoracle, "--dlv", where.dlv, "--addr-of", BIAS_SYMBOL] + \
+        [x for arg in a.dlv_arg for x in ("--dlv-arg", arg)] + [where.binary]
     rc, out, err = where.run(dlv_cmd, qtext)
     if rc != 0:
         print(err, file=sys.stderr)
         sys.exit(f"dlvoracle failed with status {rc}")
-    return out
+    head, _, rest = out.partition("\n")
+    try:
+        runtime = int(json.loads(head)["addr"], 16)
+    except (ValueError, KeyError, TypeError) as e:
+        sys.exit(f"dlvoracle: its first line is not the --addr-of {BIAS_SYMBOL} answer ({e}): {head[:200]!r}")
+    link, pie = link_address(a.binary, BIAS_SYMBOL)
+    bias = runtime - link
+    if bias < 0 or bias % PAGE or (bias and not pie):
+        sys.exit(f"{a.binary}: dlv puts {BIAS_SYMBOL} at {runtime:#x}, its symbol table at {link:#x}: "
+                 f"bias {bias:#x} is not a page-aligned load bias of a "
+                 f"{'position-independent' if pie else 'fixed-address (bias must be 0)'} binary")
+    global LOAD_BIAS  # one per dlv session (ASLR: a recheck's session may have another)
+    LOAD_BIAS = bias
+    if not bias:
+        return rest
+    lines = []
+    for line in rest.splitlines():
+        r = json.loads(line)
+        if "pcs" in r:
+            pcs = [int(pc, 16) - bias for pc in r["pcs"]]
+            if any(pc < 0 for pc in pcs):
+                sys.exit(f"{a.binary}: dlv's answer {line!r} lies below the load bias {bias:#x}")
+            r["pcs"] = [f"{pc:#x}" for pc in pcs]
+        lines.append(json.dumps(r) + "\n")
+    return "".join(lines)
+
+
+LOAD_BIAS = None  # learned by run_oracle (its last session's); printed in the summary
 
 
 def ask_dlv(a, where, queries, qtext):
@@ -234,7 +310,8 @@ def main():
     print(f"{os.path.basename(a.binary)}: {len(queries)} lines asked ({len(keys)} statement lines of "
           f"{len(stmt)}, {len(extra)} from whole files); dlv {kinds['found']} resolved, {kinds['error']} "
           f"errors; {bad} differences; dlv {t1 - t0:.1f}s ({source}), "
-          f"dlvidx {t2 - t1:.2f}s{where.label}")
+          f"dlvidx {t2 - t1:.2f}s{where.label}"
+          + (f"; load bias {LOAD_BIAS:#x} (from dlv's {BIAS_SYMBOL})" if LOAD_BIAS is not None else ""))
     sys.exit(1 if bad else 0)
 
 

@@ -1,6 +1,8 @@
 // The flat index: what goes in comes out, O(1) per key; corrupt images are
 // refused; the store publishes to shared memory and the cache file, and
 // rejects stale, corrupt or foreign copies.
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "index/index_builder.h"
 #include "index/line_table.h"
@@ -22,6 +25,17 @@ using namespace dlvidx::index;
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
+
+// A shared memory object's permission bits, through shm_open (POSIX: no
+// /dev/shm path, which macOS does not have); -1 if there is none.
+int shm_mode(const std::string& name) {
+  int fd = shm_open(("/" + name).c_str(), O_RDONLY, 0);
+  if (fd < 0) return -1;
+  struct stat st {};
+  int mode = fstat(fd, &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
+  close(fd);
+  return mode;
+}
 
 FileLineTable sample_table() {
   FileLineTable t;
@@ -164,8 +178,7 @@ TEST_CASE("store: shared memory, cache file, stale and corrupt copies", "[store]
   struct stat st {};
   REQUIRE(stat(store.cache_path(key).c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-  REQUIRE(stat(("/dev/shm/" + store.shm_name(key)).c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(shm_mode(store.shm_name(key)) == 0600);
 
   auto again = store.open(id);
   REQUIRE(again);
@@ -180,13 +193,13 @@ TEST_CASE("store: shared memory, cache file, stale and corrupt copies", "[store]
     CHECK_THAT(notes[0], ContainsSubstring("another binary"));
   }
   SECTION("without shared memory the cache file is used and republished") {
-    std::filesystem::remove("/dev/shm/" + store.shm_name(key));
+    shm_unlink(("/" + store.shm_name(key)).c_str());
     auto h2 = store.open(id);
     REQUIRE(h2);
     CHECK(h2->source() == IndexSource::kSharedMemory);  // republished from the file
   }
   SECTION("a corrupt cache file is removed, not trusted") {
-    std::filesystem::remove("/dev/shm/" + store.shm_name(key));
+    shm_unlink(("/" + store.shm_name(key)).c_str());
     {
       std::fstream f(store.cache_path(key), std::ios::in | std::ios::out | std::ios::binary);
       f.seekp(static_cast<std::streamoff>(img.size() - 3));
@@ -199,7 +212,7 @@ TEST_CASE("store: shared memory, cache file, stale and corrupt copies", "[store]
     CHECK_FALSE(std::filesystem::exists(store.cache_path(key)));
   }
   SECTION("a cache file readable by others is not trusted") {
-    std::filesystem::remove("/dev/shm/" + store.shm_name(key));
+    shm_unlink(("/" + store.shm_name(key)).c_str());
     chmod(store.cache_path(key).c_str(), 0644);
     std::vector<std::string> notes;
     CHECK_FALSE(store.open(id, &notes));
@@ -233,4 +246,80 @@ TEST_CASE("line table queries follow Delve's state machine", "[line]") {
   CHECK_FALSE(q.prologue_end_pc(0x100, 0x110));
   CHECK(q.first_stmt(0x104, 0x140)->pc == 0x110);
   CHECK(q.first_stmt(0x100, 0x140)->pc == 0x100);
+}
+
+TEST_CASE("shared memory names fit macOS's 31 bytes for every uid and key, one to one", "[store]") {
+  std::set<std::string> names;
+  std::mt19937_64 rng(13);
+  std::vector<uint64_t> keys = {0, 1, 35, 36, 0xffffffffffffffffull, 0x8000000000000000ull};
+  for (int i = 0; i < 200; i++) keys.push_back(rng());
+  // root, the first Linux and macOS users, nobody (-2 on macOS), a directory-managed Mac's
+  // 10-digit uid, the largest uid_t.
+  for (uid_t uid : {0u, 501u, 1000u, 65534u, 4294967294u, 1896522107u, 4294967295u})
+    for (uint64_t key : keys) {
+      std::string n = shm_name(uid, key);
+      INFO(n);
+      // shm_open is given "/" + name; PSHMNAMLEN is 31 with it.
+      CHECK(n.size() + 1 <= 31);
+      CHECK(n.size() <= kShmNameMax);
+      CHECK(n.rfind("dlvidx-", 0) == 0);
+      CHECK(n.find_first_not_of("dlvidx-0123456789abcdefghijklmnopqrstuvwxyz") ==
+            std::string::npos);
+      CHECK(names.insert(n).second);  // no two (uid, key) share a name
+    }
+  CHECK(shm_name(4294967295u, 0xffffffffffffffffull) == "dlvidx-1z141z3-3w5e11264sgsf");
+  CHECK(shm_name(0, 0) == "dlvidx-0-0");
+}
+
+TEST_CASE("store: a shared memory object that is not ours and private is not trusted", "[store]") {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("dlvidx-shm-test-" + std::to_string(getpid()));
+  IndexStore store(dir.string());
+  const uint64_t key = 0x5a3e700000000000ull | getpid();
+  BinaryIdentity id = sample_id(key);
+  auto img = sample_image(key);
+  store.remove(key);
+  const std::string slash_name = "/" + store.shm_name(key);
+  // A complete, valid index under our name, planted with the given mode
+  // (and owner, as root).
+  auto plant = [&](mode_t mode, std::optional<uid_t> owner) {
+    shm_unlink(slash_name.c_str());
+    int fd = shm_open(slash_name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(ftruncate(fd, static_cast<off_t>(img.size())) == 0);
+    void* p = mmap(nullptr, img.size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    REQUIRE(p != MAP_FAILED);
+    std::memcpy(p, img.data(), img.size());
+    reinterpret_cast<IndexHeader*>(p)->ready = 1;
+    munmap(p, img.size());
+    REQUIRE(fchmod(fd, mode) == 0);
+    if (owner) REQUIRE(fchown(fd, *owner, static_cast<gid_t>(-1)) == 0);
+    close(fd);
+  };
+  SECTION("ours and 0600: trusted") {
+    plant(0600, std::nullopt);
+    auto h = store.open(id);
+    REQUIRE(h);
+    CHECK(h->source() == IndexSource::kSharedMemory);
+  }
+  SECTION("readable by others: ignored, and left as it is") {
+    plant(0644, std::nullopt);
+    std::vector<std::string> notes;
+    auto h = store.open(id, &notes);
+    REQUIRE_FALSE(notes.empty());
+    CHECK_THAT(notes[0], ContainsSubstring("not private"));
+    CHECK(shm_mode(store.shm_name(key)) == 0644);
+  }
+  SECTION("another user's (as root only)") {
+    if (geteuid() != 0) SKIP("needs root to give an object to another user");
+    plant(0600, 65534);
+    std::vector<std::string> notes;
+    auto h = store.open(id, &notes);
+    REQUIRE_FALSE(notes.empty());
+    CHECK_THAT(notes[0], ContainsSubstring("owned by another user"));
+    CHECK(shm_mode(store.shm_name(key)) == 0600);  // not removed: not ours to remove
+  }
+  shm_unlink(slash_name.c_str());
+  store.remove(key);
+  std::filesystem::remove_all(dir);
 }

@@ -29,9 +29,10 @@ from dlvtest.procs import OWN_CHILDREN, ProcWatcher, reap_zombies, same_process_
 LISTENING_PREFIX = "DAP server listening at:"
 
 
-def adapter_env(go="/usr/lib/go-1.27/bin/go"):
-    """The environment adapters run in: `go` (for launch debug/test) first on
-    PATH, no toolchain downloads, no module proxy."""
+def adapter_env(go=None):
+    """The environment adapters run in: `go` (for launch debug/test; default Go 1.27:
+    $DLVIDX_GO127 or Debian's) first on PATH, no toolchain downloads, no module proxy."""
+    go = go or os.environ.get("DLVIDX_GO127") or "/usr/lib/go-1.27/bin/go"
     return dict(os.environ, PATH=os.path.dirname(go) + os.pathsep + os.environ.get("PATH", ""),
                 GOTOOLCHAIN="local", GOFLAGS="", GOPROXY="off")
 

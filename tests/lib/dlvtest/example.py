@@ -10,10 +10,13 @@ MAIN_GO = os.path.join(EXAMPLE_DIR, "main.go")
 WORK_GO = os.path.join(EXAMPLE_DIR, "work", "work.go")
 SPIN_GO = os.path.join(EXAMPLE_DIR, "spin.go")
 
-BIN_127 = "example-go127-linux-amd64"
-BIN_122 = "example-go122-linux-amd64"
-BIN_TRIM = "example-go127-linux-amd64+trimpath"
-BIN_PIE = "example-go127-linux-amd64+pie"
+# The builds the sessions debug natively: linux-amd64, or $DLVIDX_EXAMPLE_TARGET (GOOS-GOARCH, set by
+# tests/dap/tests.cmake on macOS: darwin-arm64).
+TARGET = os.environ.get("DLVIDX_EXAMPLE_TARGET") or "linux-amd64"
+BIN_127 = f"example-go127-{TARGET}"
+BIN_122 = f"example-go122-{TARGET}"
+BIN_TRIM = f"example-go127-{TARGET}+trimpath"
+BIN_PIE = f"example-go127-{TARGET}+pie"
 
 INITIALIZE_ARGS = {
     "clientID": "vscode", "clientName": "Visual Studio Code", "adapterID": "go",

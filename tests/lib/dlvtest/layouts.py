@@ -37,7 +37,7 @@ import sys
 import zipfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-GO = "/usr/lib/go-1.27/bin/go"
+GO = os.environ.get("DLVIDX_GO127") or "/usr/lib/go-1.27/bin/go"  # $DLVIDX_GO127: Go elsewhere (macOS)
 DLVIDX = os.path.join(REPO, "build", "release", "tools", "dlvidx")
 DEP = "example.com/Dep"
 DEP_VERSION = "v1.2.3"

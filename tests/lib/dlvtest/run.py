@@ -67,9 +67,25 @@ def run(argv, timeout=TIMEOUT, stdin=None, env=None, user=None):
                       ru.ru_maxrss, timed_out)
 
 
+def _base36(n):
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, d = divmod(n, 36)
+        out = digits[d] + out
+        if not n:
+            return out
+
+
+def shm_prefix(uid=None):
+    """The start of every shared memory object name of user `uid` (store.h's shm_name)."""
+    return f"dlvidx-{_base36(os.geteuid() if uid is None else uid)}-"
+
+
 def shm_name(key, uid=None):
-    """The shared memory object of an index key (store.cc's naming)."""
-    return f"/dev/shm/dlvidx-{os.geteuid() if uid is None else uid}-{key}"
+    """The shared memory object of an index key (a hex string, as `dlvidx build --json` gives it),
+    as a Linux path: store.h's shm_name, "dlvidx-<uid>-<key>" in base 36."""
+    return f"/dev/shm/{shm_prefix(uid)}{_base36(int(key, 16))}"
 
 
 def drop_shm(keys):

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	dlvoracle [--dlv PATH] [--dlv-arg ARG]... [--find] [--timeout D] BINARY < queries
+//	dlvoracle [--dlv PATH] [--dlv-arg ARG]... [--find] [--addr-of SYMBOL] [--timeout D] BINARY < queries
 //
 // Each stdin line is FILE:LINE (split at the last colon; blank lines are
 // skipped). dlvoracle starts
@@ -26,6 +26,13 @@
 //
 //	{"file":F,"line":N,"pcs":["0x…",…]}      sorted ascending, lowercase hex
 //	{"file":F,"line":N,"error":"…"}          dlv's error text, verbatim
+//
+// With --addr-of SYMBOL the first output line is, before any answer,
+//
+//	{"symbol":SYMBOL,"addr":"0x…"}          RPCServer.Eval of SYMBOL: its runtime address
+//
+// so that a caller can learn the load bias of a position-independent binary
+// from dlv itself (runtime address minus the symbol table's link address).
 //
 // At the end it calls RPCServer.Detach{Kill: true}, waits up to 10 s for the
 // child, then SIGKILLs that child's PID if it is still alive. --timeout
@@ -97,6 +104,32 @@ type findLocationOut struct {
 	Locations []location
 }
 
+type loadConfig struct {
+	FollowPointers     bool
+	MaxVariableRecurse int
+	MaxStringLen       int
+	MaxArrayValues     int
+	MaxStructFields    int
+}
+
+type evalIn struct {
+	Scope evalScope
+	Expr  string
+	Cfg   *loadConfig
+}
+
+type evalOut struct {
+	Variable *struct {
+		Addr uint64 `json:"addr"`
+	}
+}
+
+// symbolAddr is the --addr-of header line.
+type symbolAddr struct {
+	Symbol string `json:"symbol"`
+	Addr   string `json:"addr"`
+}
+
 type detachIn struct {
 	Kill bool
 }
@@ -122,6 +155,7 @@ func main() {
 	var dlvArgs multiFlag
 	flag.Var(&dlvArgs, "dlv-arg", "extra argument for dlv exec (repeatable), e.g. --check-go-version=false")
 	find := flag.Bool("find", false, "use RPCServer.FindLocation instead of CreateBreakpoint/ClearBreakpoint")
+	addrOf := flag.String("addr-of", "", "first print the runtime address of this package variable (dlv's Eval)")
 	timeout := flag.Duration("timeout", 20*time.Minute, "hard limit for the whole run")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: dlvoracle [flags] BINARY < queries   (one FILE:LINE per line)\n")
@@ -132,7 +166,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	os.Exit(run(*dlvPath, dlvArgs, flag.Arg(0), *find, *timeout))
+	os.Exit(run(*dlvPath, dlvArgs, flag.Arg(0), *find, *addrOf, *timeout))
 }
 
 // child is the running dlv process.
@@ -143,7 +177,7 @@ type child struct {
 	once   sync.Once
 }
 
-func run(dlvPath string, dlvArgs []string, binary string, find bool, timeout time.Duration) int {
+func run(dlvPath string, dlvArgs []string, binary string, find bool, addrOf string, timeout time.Duration) int {
 	c, err := startDlv(dlvPath, dlvArgs, binary)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "dlvoracle: %v\n", err)
@@ -163,7 +197,14 @@ func run(dlvPath string, dlvArgs []string, binary string, find bool, timeout tim
 	go func() { abort(fmt.Sprintf("got %v", <-sigs)) }()
 
 	code := 0
-	if err := c.answer(os.Stdin, os.Stdout, find); err != nil {
+	err = nil
+	if addrOf != "" {
+		err = c.printAddr(os.Stdout, addrOf)
+	}
+	if err == nil {
+		err = c.answer(os.Stdin, os.Stdout, find)
+	}
+	if err != nil {
 		select { // a dropped connection usually means dlv quit: say so
 		case <-c.exited:
 			err = fmt.Errorf("%v (dlv exited: %v; see its output above)", err, c.cmd.ProcessState)
@@ -307,6 +348,26 @@ func (c *child) answer(in *os.File, out *os.File, find bool) error {
 	fmt.Fprintf(os.Stderr, "dlvoracle: %d queries in %.2fs (%.0f queries/s; the first took %.0fms)\n",
 		n, el.Seconds(), float64(n)/el.Seconds(), first.Seconds()*1000)
 	return nil
+}
+
+// printAddr writes the --addr-of line: where dlv says the variable sym is in
+// the running process. Any failure is fatal: a caller that asked for it
+// cannot interpret the answers without it.
+func (c *child) printAddr(out *os.File, sym string) error {
+	var ev evalOut
+	in := evalIn{Scope: evalScope{GoroutineID: -1}, Expr: sym, Cfg: &loadConfig{}}
+	if err := c.client.Call("RPCServer.Eval", in, &ev); err != nil {
+		return fmt.Errorf("--addr-of %s: Eval: %v", sym, err)
+	}
+	if ev.Variable == nil || ev.Variable.Addr == 0 {
+		return fmt.Errorf("--addr-of %s: dlv gave no address", sym)
+	}
+	b, err := json.Marshal(symbolAddr{Symbol: sym, Addr: "0x" + strconv.FormatUint(ev.Variable.Addr, 16)})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "%s\n", b)
+	return err
 }
 
 // breakpointPCs creates a File+Line breakpoint (as the DAP server does),
