@@ -18,11 +18,16 @@ import index_bench  # noqa: E402
 import shim_bench  # noqa: E402
 from dap_launch import launch_to_initialized  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from dlvtest.run import drop_shm  # noqa: E402
+
 # name, file whose lines are set, main.go to stop in first (None: index only)
 FULL = [
     ("gen-go127-linux-amd64", "gen/p0/p0.go", "gen/main.go"),
     ("cmdgo-go127-linux-amd64", "cmd/go/internal/load/pkg.go", "cmd/go/main.go"),
     ("cmdcompile-go127-linux-amd64", "cmd/compile/internal/ssa/regalloc.go", "cmd/compile/main.go"),
+    # A service-sized program: ~2.9 M lines in 500 packages, about 5x cmd/compile's DWARF.
+    ("genbig-go127-linux-amd64", "gen/p0/p0.go", "gen/main.go"),
     ("cmdcompile-go122-linux-amd64", "cmd/compile/internal/ssa/regalloc.go", "cmd/compile/main.go"),
     ("etcd-go127-linux-amd64", "go.etcd.io/etcd/etcdserver/server.go", "go.etcd.io/etcd/main.go"),
     ("gen-go127-linux-arm64", None, None),
@@ -120,6 +125,36 @@ class Bench:
         # the same binary): one sample per session is not enough.
         launch = lambda argv: launch_to_initialized(argv[0], binary, argv[2:])  # noqa: E731
         self.measure(name, binary, adapters, (path, code, nocode), (gomain, mcode[0]), launch, a.launch_reps, scaling)
+        self.session_start(name, binary, adapters[:2], main_suffix, mcode[0])
+
+    # 2b. session start: F5 to the first stop with breakpoints in 10 files (shim_bench.session_start),
+    # direct, through the shim, and through the shim on a binary it has never indexed (no cache file,
+    # no shared memory object: it builds the index while dlv launches).
+    def session_start(self, name, binary, adapters, main_suffix, mline):
+        a = self.a
+        bps = shim_bench.start_breakpoints(a.dlvidx, binary, self.cache, main_suffix, mline)
+        key = json.loads(subprocess.run([a.dlvidx, "build", "--reuse", "--json", "--cache-dir", self.cache, binary],
+                                        check=True, capture_output=True, text=True).stdout)["key"]
+        (_, direct), (_, shim) = adapters
+        cold = shim[:shim.index("--cache-dir")] + shim[shim.index("--cache-dir") + 2:]
+        runs = [("dlv 1.27.1", lambda: direct), ("dlvidx dap", lambda: shim),
+                ("dlvidx dap, index not built", lambda: cold + ["--cache-dir", tempfile.mkdtemp(dir=self.cache)])]
+        samples = {}
+        for _ in range(a.start_reps):  # interleaved: drift hits every adapter alike
+            for label, argv in runs:
+                if label.endswith("not built"):
+                    drop_shm([key])
+                try:
+                    for m, ms in shim_bench.session_start(argv(), binary, bps).items():
+                        samples.setdefault((label, m), []).append(ms)
+                except Exception as e:
+                    print(f"note: session start, {label} on {name}: {e}", file=sys.stderr)
+        for (label, m), xs in samples.items():
+            r = self.add(name, m, label, xs)
+            r["breakpoints"] = f"{sum(len(ls) for _, ls in bps)} lines in {len(bps)} files"
+            base = samples.get(("dlv 1.27.1", m))
+            if label != "dlv 1.27.1" and base:
+                r["ratio_to_dlv"] = statistics.median(base) / statistics.median(xs)
 
     def measure(self, name, binary, adapters, lines, main_line, launch, launch_reps, scaling=()):
         """One session per adapter (shim_bench.session), launch_reps launches, rows and ratios to dlv 1.27.1."""
@@ -283,6 +318,22 @@ def markdown(b, machine):
             r2 = f"{o['median'] / s2['median']:.1f}x" if o and s2 and s2.get("median") else ""
             out.append(f"| {n} | {m} | {fmt(d) if d else 'unsupported'} | {fmt(s) if s else ''} | {ratio} | "
                        f"{fmt(o) if o else 'n/a'} | {fmt(s2) if s2 else 'n/a'} | {r2} |")
+    starts = [n for n in binaries if b.find(n, "session_start", "dlv 1.27.1")]
+    if starts:
+        out += ["", "### Session start: F5 to the first stop, breakpoints set in many files", "",
+                "launch (exec) -> initialized -> setBreakpoints for every file at once, with the empty "
+                "setFunctionBreakpoints / setInstructionBreakpoints / setExceptionBreakpoints VS Code sends, "
+                "all answered -> configurationDone -> first stopped.", "",
+                "| binary | breakpoints | metric | dlv 1.27.1 | dlvidx dap | dlv / dlvidx | "
+                "dlvidx dap, index not built | dlv / dlvidx |", "|---|---|---|---|---|---|---|---|"]
+        for n in starts:
+            for m in ("session_start", "session_start: breakpoints", "session_start: configurationDone_to_stopped"):
+                d, s, c = (b.find(n, m, x) for x in ("dlv 1.27.1", "dlvidx dap", "dlvidx dap, index not built"))
+                if not d:
+                    continue
+                rt = lambda r: f"{r['ratio_to_dlv']:.1f}x" if r and "ratio_to_dlv" in r else ""  # noqa: E731
+                out.append(f"| {n} | {d.get('breakpoints', '')} | {m} | {fmt(d)} | {fmt(s) if s else ''} | {rt(s)} | "
+                           f"{fmt(c) if c else ''} | {rt(c)} |")
     emulated = [n for n in binaries if n.endswith("(emulated, TCG)")]
     if emulated:
         out += ["", "Rows marked *(emulated, TCG)* ran in an emulated arm64 machine (qemu-system-aarch64, TCG, "
@@ -388,6 +439,7 @@ def main():
     a.preload_reps = 0 if a.quick else 3
     a.launch_reps = 5 if a.quick else 9
     a.scaling = not a.quick
+    a.start_reps = 3 if a.quick else 7
     import delve120
     try:
         a.dlv120 = None if a.quick else delve120.path()

@@ -122,6 +122,71 @@ def launch_only(argv, binary):
         stop_adapter(proc)
 
 
+def start_breakpoints(dlvidx, binary, cache, main_suffix, mline, files=10, per_file=3):
+    """The breakpoints of a session start: `files` source files of the program's own packages (the
+    directory of main_suffix and below, chosen deterministically across its files), `per_file`
+    lines with code each; main.go's first line that runs (mline) among them, so the session stops
+    there. Returns [(absolute path, [lines])]."""
+    units = subprocess.run([dlvidx, "rows", "--units", binary], check=True, capture_output=True,
+                           text=True).stdout.splitlines()
+    own = "/" + os.path.dirname(main_suffix) + "/"
+    paths = sorted({f for u in units for f in u.split("\t")[3:]
+                    if f.endswith(".go") and f.startswith("/") and own in f and os.path.exists(f)})
+    main_go = next(p for p in paths if p.endswith("/" + main_suffix))
+    others = [p for p in paths if p != main_go]
+    step = max(1, len(others) // max(1, files - 1))
+    chosen = [(main_go, [mline])]
+    for p in others[::step]:
+        if len(chosen) == files:
+            break
+        _, code, _ = lines_of(dlvidx, binary, p, cache)
+        if len(code) >= per_file:
+            chosen.append((p, [code[len(code) * (k + 1) // (per_file + 1)] for k in range(per_file)]))
+    _, mcode, _ = lines_of(dlvidx, binary, main_suffix, cache)
+    chosen[0] = (main_go, [mline] + [l for l in mcode if l > mline][-(per_file - 1):] if per_file > 1 else [mline])
+    return chosen
+
+
+def session_start(argv, binary, bps):
+    """F5 to the first stop, the way VS Code starts a session: initialize, launch (exec) ->
+    initialized; then every file's setBreakpoints at once, the empty setFunctionBreakpoints /
+    setInstructionBreakpoints / setExceptionBreakpoints after them, all answers awaited together;
+    configurationDone -> the first stopped. Returns {metric: ms} for one session."""
+    proc, host, port = start_adapter(argv)
+    try:
+        c = DAPClient.connect(host, port)
+        t0 = time.perf_counter()
+        c.request_ok("initialize", {"adapterID": "go", "linesStartAt1": True, "columnsStartAt1": True,
+                                    "pathFormat": "path"})
+        c.send_request("launch", {"mode": "exec", "program": binary})
+        c.wait_event("initialized", timeout=300)
+        t1 = time.perf_counter()
+        seqs = [c.send_request("setBreakpoints", {"source": {"name": os.path.basename(p), "path": p},
+                                                  "breakpoints": [{"line": l} for l in ls]}) for p, ls in bps]
+        rest = [c.send_request("setFunctionBreakpoints", {"breakpoints": []}),
+                c.send_request("setInstructionBreakpoints", {"breakpoints": []}),
+                c.send_request("setExceptionBreakpoints", {"filters": []})]
+        verified = 0
+        for q in seqs:
+            r = c.wait_response(q, timeout=300)
+            if not r.get("success"):
+                raise RuntimeError(f"setBreakpoints failed: {r.get('message')}")
+            verified += sum(1 for b in r["body"]["breakpoints"] if b.get("verified"))
+        for q in rest:
+            c.wait_response(q, timeout=300)
+        t2 = time.perf_counter()
+        if verified != sum(len(ls) for _, ls in bps):
+            raise RuntimeError(f"only {verified} of {sum(len(ls) for _, ls in bps)} start breakpoints verified")
+        c.request_ok("configurationDone", {})
+        c.wait_event("stopped", timeout=300)
+        t3 = time.perf_counter()
+        c.request("disconnect", {"terminateDebuggee": True}, timeout=20)
+        return {"session_start": (t3 - t0) * 1000, "session_start: breakpoints": (t2 - t1) * 1000,
+                "session_start: configurationDone_to_stopped": (t3 - t2) * 1000}
+    finally:
+        stop_adapter(proc)
+
+
 def summarize(samples):
     return {k: mmm(v) for k, v in samples.items()}
 

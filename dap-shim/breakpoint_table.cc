@@ -15,7 +15,24 @@ ShimBreakpoint BreakpointTable::resolve(const std::string& client_path,
   bp.message = std::move(d.message);
   bp.warning = std::move(d.warning);
   bp.pcs = std::move(d.pcs);
+  bp.verified = !bp.pcs.empty();  // until dlv's arming says otherwise
   return bp;
+}
+
+Breakpoint to_breakpoint(const ManagedSource& src, const ShimBreakpoint& bp) {
+  Breakpoint b;
+  b.id = bp.id;
+  b.verified = bp.verified;
+  b.line = bp.line;
+  b.source = src.source;
+  if (!bp.verified)
+    b.message = bp.refused.empty() ? bp.message : bp.refused;
+  else  // "moved from line N: ...", then a warning
+    b.message = bp.line == bp.requested_line ? bp.warning
+                : bp.warning.empty()         ? bp.message
+                                             : bp.message + ". " + bp.warning;
+  if (!bp.pcs.empty()) b.instructionReference = fmt::format("{:#x}", bp.pcs.front());
+  return b;
 }
 
 bool BreakpointTable::first_report(const std::string& path, int64_t line,
@@ -48,7 +65,14 @@ void BreakpointTable::manage(const std::string& path, ManagedSource src) {
   if (dlv_sources_.erase(path))
     dlv_.call("setBreakpoints", {{"source", to_json(src.source)}, {"breakpoints", json::array{}}},
               [](const json::object&) {});
+  src.generation = next_generation_++;
   sources_[path] = std::move(src);
+}
+
+void BreakpointTable::told(const std::string& path) {
+  auto it = sources_.find(path);
+  if (it == sources_.end()) return;
+  for (ShimBreakpoint& bp : it->second.bps) bp.told_verified = bp.verified;
 }
 
 const ManagedSource* BreakpointTable::source(const std::string& path) const {
@@ -90,6 +114,14 @@ void BreakpointTable::rearm(Armed done) {
   if (!arming_) run_queue();
 }
 
+void BreakpointTable::rearm_then_answer(Armed done) {
+  pending_answers_++;
+  rearm([this, done = std::move(done)](const json::object& resp) {
+    pending_answers_--;
+    done(resp);
+  });
+}
+
 void BreakpointTable::run_queue() {
   if (queue_.empty()) {
     arming_ = false;
@@ -97,15 +129,20 @@ void BreakpointTable::run_queue() {
     return;
   }
   arming_ = true;
+  armings_++;
+  // Everything asked so far is answered by this one arming (coalescing).
+  in_flight_.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+  queue_.clear();
   // The union: the client's own instruction breakpoints first, then one per
   // armed address (two breakpoints on one address share it).
   json::array list;
   for (const auto& ib : client_instruction_) list.push_back(to_json(ib));
   const size_t n_client = list.size();
-  std::vector<std::vector<std::pair<std::string, size_t>>>
-      owners;                     // per union entry: (path, bp index)
+  Owners owners;                  // per union entry
   std::map<uint64_t, size_t> at;  // pc -> union entry
-  for (auto& [path, src] : sources_)
+  std::map<std::string, uint64_t> armed_sources;
+  for (auto& [path, src] : sources_) {
+    armed_sources[path] = src.generation;
     for (size_t i = 0; i < src.bps.size(); i++)
       for (uint64_t pc : src.bps[i].pcs) {
         auto [it, fresh] = at.try_emplace(pc, owners.size());
@@ -114,42 +151,68 @@ void BreakpointTable::run_queue() {
               fmt::format("{:#x}", pc), src.bps[i].condition, src.bps[i].hitCondition}));
           owners.emplace_back();
         }
-        owners[it->second].emplace_back(path, i);
+        owners[it->second].emplace_back(path, src.generation, i);
       }
-  // (Client messages are held while arming, so sources_ cannot change before the answer.)
+  }
+  // A setBreakpoints answered while this is with dlv may replace a source:
+  // the answer is applied only to the generations it armed (armed()).
   dlv_.call("setInstructionBreakpoints", {{"breakpoints", std::move(list)}},
-            [this, n_client, owners](const json::object& resp) { armed(resp, n_client, owners); });
+            [this, n_client, owners = std::move(owners), armed_sources = std::move(armed_sources)](
+                const json::object& resp) { armed(resp, n_client, owners, armed_sources); });
 }
 
-void BreakpointTable::armed(
-    const json::object& resp, size_t n_client,
-    const std::vector<std::vector<std::pair<std::string, size_t>>>& owners) {
-  dlv_to_shim_.clear();
-  for (auto& [path, src] : sources_)
-    for (auto& bp : src.bps)
-      if (!bp.pcs.empty()) bp.verified = true;
+void BreakpointTable::armed(const json::object& resp, size_t n_client, const Owners& owners,
+                            const std::map<std::string, uint64_t>& armed_sources) {
+  auto current = [&](const std::string& path, uint64_t generation) -> ManagedSource* {
+    auto it = sources_.find(path);
+    return it != sources_.end() && it->second.generation == generation ? &it->second : nullptr;
+  };
+  for (const auto& [path, generation] : armed_sources)
+    if (ManagedSource* src = current(path, generation))
+      for (auto& bp : src->bps) {
+        bp.verified = !bp.pcs.empty();
+        bp.refused.clear();
+      }
   const json::object* body = get_object(resp, "body");
   const json::array* got = body ? get_array(*body, "breakpoints") : nullptr;
+  // A refused request (success false) refuses every address, with its message.
+  const std::string refused =
+      get_string(resp, "message").value_or(std::string(index::kUnableToSetBreakpoint));
+  dlv_to_shim_.clear();
+  size_t refused_n = 0;
   for (size_t k = 0; k < owners.size(); k++) {
     const json::object* b = got && n_client + k < got->size() && (*got)[n_client + k].is_object()
                                 ? &(*got)[n_client + k].as_object()
                                 : nullptr;
     bool ok = b && get_bool(*b, "verified").value_or(false);
     int64_t dlv_id = b ? get_int(*b, "id").value_or(0) : 0;
-    for (auto& [path, i] : owners[k]) {
-      ShimBreakpoint& bp = sources_[path].bps[i];
+    refused_n += !ok;
+    for (auto& [path, generation, i] : owners[k]) {
+      ManagedSource* src = current(path, generation);
+      if (!src) continue;  // replaced since: the next arming (queued) answers for it
+      ShimBreakpoint& bp = src->bps[i];
       if (!ok) {
         bp.verified = false;
-        if (b)
-          bp.message =
-              get_string(*b, "message").value_or(std::string(index::kUnableToSetBreakpoint));
+        bp.refused =
+            b ? get_string(*b, "message").value_or(std::string(index::kUnableToSetBreakpoint))
+              : refused;
       }
       if (dlv_id) dlv_to_shim_[dlv_id].push_back(bp.id);
     }
   }
-  Armed done = std::move(queue_.front());
-  queue_.pop_front();
-  done(resp);
+  log_.debug("arming {} answered: {} addresses of {} sources, {} refused, for {} requests",
+             armings_, owners.size(), armed_sources.size(), refused_n, in_flight_.size());
+  std::vector<Armed> done = std::move(in_flight_);
+  in_flight_.clear();
+  for (Armed& d : done) d(resp);
+  // What the client was told before dlv answered, and now is not so.
+  for (const auto& [path, generation] : armed_sources)
+    if (ManagedSource* src = current(path, generation))
+      for (ShimBreakpoint& bp : src->bps)
+        if (bp.told_verified && *bp.told_verified != bp.verified) {
+          bp.told_verified = bp.verified;
+          if (changed_) changed_(*src, bp);
+        }
   run_queue();
 }
 

@@ -7,6 +7,7 @@ namespace dlvidx::dap {
 void DlvCalls::call(std::string_view command, json::object arguments, Reply reply) {
   int64_t seq = next_seq_++;
   replies_[seq] = std::move(reply);
+  if (sent_) sent_(seq, std::string(command));
   dlv_.send(encode_frame(json::serialize(make_request(seq, command, std::move(arguments)))));
 }
 

@@ -6,6 +6,7 @@
 #include <spdlog/logger.h>
 
 #include <functional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
@@ -17,7 +18,10 @@ namespace dlvidx::dap {
 class DlvCalls {
  public:
   using Reply = std::function<void(const json::object& response)>;
-  DlvCalls(Connection& dlv, spdlog::logger& log) : dlv_(dlv), log_(log) {}
+  using Sent = std::function<void(int64_t seq, const std::string& command)>;
+  // `sent` sees each request as it goes (the watchdog's clock).
+  DlvCalls(Connection& dlv, spdlog::logger& log, Sent sent = {})
+      : dlv_(dlv), log_(log), sent_(std::move(sent)) {}
 
   // `reply` runs with dlv's response, on the io thread.
   void call(std::string_view command, json::object arguments, Reply reply);
@@ -30,6 +34,7 @@ class DlvCalls {
  private:
   Connection& dlv_;
   spdlog::logger& log_;
+  Sent sent_;
   int64_t next_seq_ = kShimSeqBase;
   std::unordered_map<int64_t, Reply> replies_;
 };

@@ -36,6 +36,7 @@ class HoldQueue {
         gave_up_(std::move(gave_up)) {}
 
   bool holding() const { return arming_.arming() || waiting_for_index_; }
+  bool waiting_for_index() const { return waiting_for_index_; }
   bool empty() const { return held_.empty(); }
   void hold(std::string body, std::string raw) {
     held_.emplace_back(std::move(body), std::move(raw));

@@ -29,6 +29,7 @@ bool from_json(const json::value& v, BreakpointEventBody& out) {
 
 json::object to_json(const BreakpointEventBody& b) {
   json::object o = b.as_sent;
+  if (!b.reason.empty()) o["reason"] = b.reason;
   o["breakpoint"] = to_json(b.breakpoint);
   return o;
 }

@@ -20,16 +20,34 @@ Session::Session(Key, asio::io_context& io, ShimOptions opts, std::shared_ptr<sp
       client_(io, life_, *log_, "<--"),
       dlv_(io, life_, *log_, "-->"),
       watchdog_(io, life_, phase_, *log_, opts_.request_timeout,
-                {[this](const json::object& error) { to_client_.send(error); },
+                {[this](const json::object& error) {
+                   // The shim's own request: its reply takes the error (arming: the
+                   // breakpoints are reported unbound, breakpoint_table.cc).
+                   if (get_int(error, "request_seq").value_or(0) >= kShimSeqBase)
+                     return calls_.answer(envelope(error), error);
+                   to_client_.send(error);
+                 },
                  [this] {
                    to_client_.send(make_event("terminated", {}));
                    exit_code_ = 1;
                    shutdown("dlv did not answer disconnect");
                  }}),
       to_client_(client_, watchdog_),
-      calls_(dlv_, *log_),
+      calls_(dlv_, *log_,
+             [this](int64_t seq, const std::string& command) {
+               watchdog_.note_request(seq, command);
+             }),
       index_(io, life_, phase_, *log_, calls_, opts_.cache_dir, [this] { held_.index_settled(); }),
-      breakpoints_(calls_, index_, [this] { held_.drain(); }),
+      breakpoints_(
+          calls_, index_, *log_, [this] { held_.drain(); },
+          [this](const ManagedSource& src, const ShimBreakpoint& bp) {
+            // dlv refused (or later accepted) what the client was told: say so.
+            BreakpointEventBody ev{"changed", to_breakpoint(src, bp), {}};
+            if (!bp.verified)
+              log_->warn("breakpoint {}:{} not bound: {}", src.source.path.value_or(""),
+                         bp.requested_line, bp.refused);
+            to_client_.send(make_event("breakpoint", to_json(ev)));
+          }),
       held_(
           io, life_, *log_, breakpoints_,
           [this](const std::string& body, const std::string& raw) {

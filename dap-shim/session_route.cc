@@ -7,11 +7,17 @@ namespace dlvidx::dap {
 
 void Session::on_client_message(std::string_view body, std::string_view raw) {
   if (held_.holding() || !held_.empty()) {
+    std::optional<json::object> m = parse_object(body);
+    Envelope e = m ? envelope(*m) : Envelope{};
+    // A setBreakpoints while only the shim's arming holds the queue, with
+    // nothing held ahead of it, is answered now: it cannot let the program
+    // run, and what comes after it still waits for its arming
+    // (set_breakpoints.cc). Several in a row are armed together.
+    if (e.type == "request" && e.command == "setBreakpoints" && held_.empty() &&
+        !held_.waiting_for_index() && !breakpoints_.answer_pending())
+      return handle_client_message(std::string(body), std::string(raw));
     // Held requests are on the watchdog's clock too.
-    if (auto m = parse_object(body)) {
-      Envelope e = envelope(*m);
-      if (e.type == "request" && !e.command.empty()) watchdog_.note_request(e.seq, e.command);
-    }
+    if (e.type == "request" && !e.command.empty()) watchdog_.note_request(e.seq, e.command);
     held_.hold(std::string(body), std::string(raw));
     return;
   }
@@ -103,7 +109,10 @@ void Session::on_dlv_message(std::string_view body, std::string_view raw) {
   if (e.type == "response" && e.request_seq < kShimSeqBase &&
       !watchdog_.note_response(e.request_seq))
     return;
-  if (e.type == "response" && e.request_seq >= kShimSeqBase) return calls_.answer(e, *msg);
+  if (e.type == "response" && e.request_seq >= kShimSeqBase) {
+    if (!watchdog_.note_response(e.request_seq)) return;  // timed out: answered already
+    return calls_.answer(e, *msg);
+  }
   DlvMessageHandler* handler = e.type == "response" ? responses_.find(e.command)
                                : e.type == "event"  ? events_.find(e.event)
                                                     : nullptr;

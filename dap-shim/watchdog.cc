@@ -38,7 +38,7 @@ void RequestWatchdog::check() {
     json::object resp = make_error_response(seq, o.command, text);
     timed_out_.insert(seq);
     dlv_hung_ = true;  // until dlv says anything again
-    end = end || o.command == "disconnect";
+    end = end || (o.command == "disconnect" && seq < kShimSeqBase);
     it = outstanding_.erase(it);
     events_.timed_out(resp);
   }

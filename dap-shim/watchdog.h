@@ -1,6 +1,8 @@
 // The request watchdog: a client request dlv has not answered within the
 // timeout gets an error response from the shim (dlv hung or stopped), and
-// dlv's late answer to it is dropped. launch/attach/restart, which may build
+// dlv's late answer to it is dropped. The shim's own requests (seq >=
+// kShimSeqBase: arming above all) are on the same clock; their error
+// response goes to their reply instead (session.cc). launch/attach/restart, which may build
 // the program, get kBuildTimeout. Also knows whether dlv is hung: a request
 // timed out and dlv has said nothing since.
 #pragma once

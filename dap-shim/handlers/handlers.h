@@ -55,6 +55,8 @@ class SetBreakpointsHandler
   bool waits_for_index() const override { return true; }
 
  private:
+  // The answer for `path` as the table has it now.
+  void answer(const json::object& request, const std::string& path);
   IndexLoader& index_;
   BreakpointTable& table_;
   ClientOut& client_;

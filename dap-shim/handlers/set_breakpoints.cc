@@ -1,7 +1,14 @@
 // setBreakpoints: for a source that maps to the index, each line is resolved
 // to the addresses dlv would pick (or snapped to the next line with code of
-// its function), and everything is armed through setInstructionBreakpoints;
-// answered once dlv has armed them. A line that cannot bind says why
+// its function), and everything is armed through setInstructionBreakpoints.
+// The answer comes from the index at once, and the arming follows: every
+// later client request but another such setBreakpoints waits (hold_queue.h)
+// until dlv has armed, so nothing that could let the program run reaches dlv
+// before the breakpoints the client set ahead of it; an address dlv then
+// refuses is reported with a breakpoint event (reason changed, verified
+// false, dlv's reason). A request with a condition or hit condition is
+// answered once dlv has armed it instead: dlv judges the expression when it
+// arms, and its verdict belongs in the answer. A line that cannot bind says why
 // (index/diagnose.h), once in the log too. What the instruction path cannot
 // express exactly goes to dlv's own setBreakpoints for the whole source: log
 // points (dlv ignores logMessage on instruction breakpoints) and a hit
@@ -18,6 +25,30 @@ constexpr size_t kLogLines = 20;  // per request; the rest in one line
 constexpr std::string_view kNoDebugText =
     "Breakpoints are not set: the program was launched with noDebug (Run Without Debugging).";
 }  // namespace
+
+void SetBreakpointsHandler::answer(const json::object& request, const std::string& path) {
+  SetBreakpointsResponseBody body;
+  size_t logged = 0, unlogged = 0;  // a request may carry thousands of lines: log a few
+  if (const ManagedSource* s = table_.source(path))
+    for (const ShimBreakpoint& bp : s->bps) {
+      Breakpoint b = to_breakpoint(*s, bp);
+      if (!bp.verified || !bp.warning.empty()) {
+        if (logged == kLogLines) {
+          unlogged++;
+        } else if (table_.first_report(path, bp.requested_line, b.message)) {
+          logged++;
+          if (!bp.verified)
+            log_.warn("breakpoint {}:{} not bound: {}", path, bp.requested_line, b.message);
+          else
+            log_.warn("breakpoint {}:{}: {}", path, bp.requested_line, bp.warning);
+        }
+      }
+      body.breakpoints.push_back(std::move(b));
+    }
+  if (unlogged) log_.warn("{} more breakpoints in {} not bound or with warnings", unlogged, path);
+  table_.told(path);
+  client_.send(make_response(request, true, to_json(body)));
+}
 
 Outcome SetBreakpointsHandler::run(json::object& request, SetBreakpointsArguments& args) {
   const std::string path = args.source.path.value_or("");
@@ -64,40 +95,18 @@ Outcome SetBreakpointsHandler::run(json::object& request, SetBreakpointsArgument
     bp.id = table_.id_for(path, w.line);
     src.bps.push_back(std::move(bp));
   }
+  bool judged_by_dlv = false;
+  for (const ShimBreakpoint& bp : src.bps)
+    if (!bp.condition.empty() || !bp.hitCondition.empty()) judged_by_dlv = true;
   table_.manage(path, std::move(src));
-  table_.rearm([this, request = request_stub(request), path](const json::object&) {
-    SetBreakpointsResponseBody body;
-    size_t logged = 0, unlogged = 0;  // a request may carry thousands of lines: log a few
-    if (const ManagedSource* s = table_.source(path))
-      for (const ShimBreakpoint& bp : s->bps) {
-        Breakpoint b;
-        b.id = bp.id;
-        b.verified = bp.verified;
-        b.line = bp.line;
-        b.source = s->source;
-        if (!bp.verified)
-          b.message = bp.message;
-        else  // "moved from line N: ...", then a warning
-          b.message = bp.line == bp.requested_line ? bp.warning
-                      : bp.warning.empty()         ? bp.message
-                                                   : bp.message + ". " + bp.warning;
-        if (!bp.pcs.empty()) b.instructionReference = fmt::format("{:#x}", bp.pcs.front());
-        if (!bp.verified || !bp.warning.empty()) {
-          if (logged == kLogLines) {
-            unlogged++;
-          } else if (table_.first_report(path, bp.requested_line, b.message)) {
-            logged++;
-            if (!bp.verified)
-              log_.warn("breakpoint {}:{} not bound: {}", path, bp.requested_line, b.message);
-            else
-              log_.warn("breakpoint {}:{}: {}", path, bp.requested_line, bp.warning);
-          }
-        }
-        body.breakpoints.push_back(std::move(b));
-      }
-    if (unlogged) log_.warn("{} more breakpoints in {} not bound or with warnings", unlogged, path);
-    client_.send(make_response(request, true, to_json(body)));
-  });
+  if (judged_by_dlv) {
+    table_.rearm_then_answer([this, request = request_stub(request), path](const json::object&) {
+      answer(request, path);
+    });
+  } else {
+    answer(request, path);
+    table_.rearm([](const json::object&) {});
+  }
   return Outcome::kAnswered;
 }
 

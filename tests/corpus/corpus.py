@@ -22,6 +22,8 @@ with
              cmdcompile ($GOROOT/src/cmd/compile),
              gen (a ~10,000-line, 8-package program that gen_program.py
              writes, deterministically, into the cache: see below),
+             genbig (the same generator at service scale: ~2.9 M lines in
+             500 packages, about 5x cmd/compile's DWARF),
              etcd (the etcd 3.4 server, built in GOPATH mode from Debian's
              golang-etcd-server-dev sources in /usr/share/gocode: see below)
     GO       go127 (/usr/lib/go-1.27/bin/go), go122 (/usr/lib/go-1.22/bin/go);
@@ -40,7 +42,8 @@ tests/fixtures/example.  A per-key flock makes concurrent callers asking for
 the same binary build it only once.
 
 gen: `gen_program.py DIR --lines 10000 --seed 1` generates the sources into
-DIR = .../corpus/src/gen-<digest>/gen/ (so source paths end in gen/main.go,
+DIR = .../corpus/src/gen-<digest>/gen/ (genbig: its own arguments, into
+.../src/genbig-<digest>/gen/; so source paths end in gen/main.go,
 gen/p0/p0.go, ...), <digest> a sha256 of gen_program.py's bytes, the names
 and bytes of its Go templates (tests/corpus/templates/*.go.tmpl) and those
 arguments (the generator is deterministic, so that digest stands for
@@ -88,7 +91,8 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = REPO / "tests" / "fixtures" / "example"
 GEN_SCRIPT = Path(__file__).resolve().parent / "gen_program.py"
 GEN_TEMPLATES = GEN_SCRIPT.parent / "templates"  # *.go.tmpl, read by gen_program.py
-GEN_ARGS = ["--lines", "10000", "--seed", "1"]
+GEN_ARGS = {"gen": ["--lines", "10000", "--seed", "1"],
+            "genbig": ["--lines", "2900000", "--seed", "1", "--packages", "500"]}
 ETCD_GOPATH = Path("/usr/share/gocode")
 ETCD_PKG = "go.etcd.io/etcd"
 ETCD_DEB = "golang-etcd-server-dev"
@@ -99,7 +103,7 @@ TOOLCHAINS = {
     "go122": os.environ.get("DLVIDX_GO122") or "/usr/lib/go-1.22/bin/go",
 }
 PLATFORMS = ["linux-amd64", "linux-arm64", "darwin-arm64"]
-PROGS = ["example", "cmdgo", "cmdcompile", "gen", "etcd"]
+PROGS = ["example", "cmdgo", "cmdcompile", "gen", "genbig", "etcd"]
 # Canonical order; a NAME may list variants in any order.
 VARIANTS = ["opt", "nocompress", "stripped", "trimpath", "pie"]
 
@@ -202,23 +206,23 @@ def goroot(gobin):
     return _goroot_cache[gobin]
 
 
-def gen_digest():
-    """sha256 of the generator, its templates and its arguments: it names gen's sources."""
+def gen_digest(prog="gen"):
+    """sha256 of the generator, its templates and prog's arguments: it names prog's sources."""
     h = hashlib.sha256(GEN_SCRIPT.read_bytes())
     for t in sorted(GEN_TEMPLATES.glob("*.go.tmpl")):
         h.update(b"\0" + t.name.encode() + b"\0" + t.read_bytes())
-    h.update(json.dumps(GEN_ARGS).encode())
+    h.update(json.dumps(GEN_ARGS[prog]).encode())
     return h.hexdigest()
 
 
-def gen_source_dir():
-    return cache_dir() / "src" / f"gen-{gen_digest()[:16]}" / "gen"
+def gen_source_dir(prog="gen"):
+    return cache_dir() / "src" / f"{prog}-{gen_digest(prog)[:16]}" / "gen"
 
 
-def ensure_gen_source():
-    """Generate gen's sources unless present; return their directory."""
-    src = gen_source_dir()
-    final = src.parent  # .../src/gen-<digest>, renamed into place complete
+def ensure_gen_source(prog="gen"):
+    """Generate prog's (gen, genbig) sources unless present; return their directory."""
+    src = gen_source_dir(prog)
+    final = src.parent  # .../src/<prog>-<digest>, renamed into place complete
     if final.is_dir():
         return src
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -228,9 +232,9 @@ def ensure_gen_source():
         fcntl.flock(lock, fcntl.LOCK_EX)
         if final.is_dir():
             return src
-        tmp = Path(tempfile.mkdtemp(prefix=".gen-", dir=final.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{prog}-", dir=final.parent))
         try:
-            cmd = [sys.executable, str(GEN_SCRIPT), str(tmp / src.name), *GEN_ARGS]
+            cmd = [sys.executable, str(GEN_SCRIPT), str(tmp / src.name), *GEN_ARGS[prog]]
             start = time.monotonic()
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             if proc.returncode != 0:
@@ -238,7 +242,7 @@ def ensure_gen_source():
                                  f"{proc.stdout}{proc.stderr}")
             os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
             os.replace(tmp, final)
-            log(f"generated gen sources in {time.monotonic() - start:.2f}s -> {src}")
+            log(f"generated {prog} sources in {time.monotonic() - start:.2f}s -> {src}")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return src
@@ -323,8 +327,8 @@ class Spec:
         self.flags = build_flags(self.variants)
         if self.prog == "example":
             self.source_dir = EXAMPLE_DIR
-        elif self.prog == "gen":
-            self.source_dir = gen_source_dir()
+        elif self.prog in GEN_ARGS:
+            self.source_dir = gen_source_dir(self.prog)
         elif self.prog == "etcd":
             self.source_dir = ETCD_GOPATH / "src" / ETCD_PKG
         else:
@@ -345,8 +349,8 @@ class Spec:
         }
         if self.prog == "example":
             material["source"] = tree_digest(self.source_dir)
-        elif self.prog == "gen":
-            material["source"] = {"generator": gen_digest(), "args": GEN_ARGS}
+        elif self.prog in GEN_ARGS:
+            material["source"] = {"generator": gen_digest(self.prog), "args": GEN_ARGS[self.prog]}
         elif self.prog == "etcd":
             material["source"] = etcd_sources(self.gobin, self.goos, self.goarch)
             material["env"] = {"GO111MODULE": "off", "GOPATH": str(ETCD_GOPATH)}
@@ -356,8 +360,8 @@ class Spec:
 
     def ensure_source(self):
         """Make sure source_dir exists (generating gen's sources); return it."""
-        if self.prog == "gen":
-            return ensure_gen_source()
+        if self.prog in GEN_ARGS:
+            return ensure_gen_source(self.prog)
         if self.prog == "etcd":
             etcd_sources(self.gobin, self.goos, self.goarch)  # checks the package
         return self.source_dir

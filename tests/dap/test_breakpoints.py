@@ -126,6 +126,90 @@ def test_replace_and_clear(t):
     s.disconnect_and_finish()
 
 
+def test_session_start_pipelined(t):
+    """Session start as an editor sends it: setBreakpoints for several files and configurationDone
+    without waiting for any answer. Every breakpoint is verified and hit: configurationDone reached
+    dlv only after they were armed (the shim answers from the index and arms them together)."""
+    L = t.r.lines
+    s = t.start(["--log", "--log-output=dap"] if t.kind == "shim" else [])  # the shim's frames, in order
+    s.launch(exec_launch(t.binary(BIN_127)))
+    want = [(MAIN_GO, L.mean), (WORK_GO, L.calls), (SPIN_GO, L.tick)]  # spin.go: not run without args
+    seqs = [s.c.send_request("setBreakpoints", {"source": {"name": os.path.basename(p), "path": p},
+                                                "breakpoints": [{"line": n}]}) for p, n in want]
+    done = s.c.send_request("configurationDone")
+    ids = {}
+    for (p, n), seq in zip(want, seqs):
+        r = s.c.wait_response(seq)
+        b = (r.get("body") or {}).get("breakpoints") or [{}]
+        t.check(f"{os.path.basename(p)}:{n}: verified at its line",
+                r.get("success") and b[0].get("verified") is True and b[0].get("line") == n, json.dumps(r))
+        ids[(p, n)] = b[0].get("id")
+    t.require("configurationDone succeeds", s.c.wait_response(done).get("success"))
+    hit = []
+    for i in range(2):
+        ev = s.expect_stopped(f"stop {i + 1}")
+        frame = s.top_frame(ev["body"].get("threadId"))
+        at = next(((p, n) for p, n in want[:2] if frame.get("line") == n and
+                   os.path.realpath((frame.get("source") or {}).get("path", "")) == os.path.realpath(p)), None)
+        t.check(f"stop {i + 1}: at a breakpoint set before configurationDone", at is not None, json.dumps(frame))
+        if at:
+            t.check(f"stop {i + 1}: hitBreakpointIds has its id", ids[at] in (ev["body"].get("hitBreakpointIds") or []),
+                    json.dumps(ev["body"]))
+            hit.append(at)
+        s.cont(ev["body"].get("threadId"))
+    t.check("both breakpoints that run were hit", sorted(hit) == sorted(want[:2]), repr(hit))
+    s.expect_terminated("after both")
+    s.disconnect_and_finish()
+    if t.kind == "shim":
+        # What dlv was sent, in order: each arming answered before configurationDone went to dlv,
+        # and the three files armed in at most two requests (the first, then the rest together).
+        log = "".join(s.proc.fd3_lines + s.proc.stderr_lines).splitlines()  # (--log-dest=3, as vscode-go)
+        # (A traced frame's body is the line after its "--> Content-Length" header.)
+        conf = next((i for i, ln in enumerate(log) if ln.startswith("{") and
+                     '"type":"request","command":"configurationDone"' in ln), None)
+        t.require("the shim's log has configurationDone sent to dlv", conf is not None, "\n".join(log[-20:]))
+        sent = [i for i, ln in enumerate(log) if ln.startswith("{") and
+                '"type":"request","command":"setInstructionBreakpoints"' in ln]
+        answered = [i for i, ln in enumerate(log) if re.search(r"arming \d+ answered", ln)]
+        t.check("every arming sent before configurationDone was answered before it went to dlv",
+                sent and all(i < conf for i in sent) and len([i for i in answered if i < conf]) == len(sent),
+                f"armings sent at log lines {sent}, answered at {answered}, configurationDone at {conf}", show=True)
+        t.check("three files armed in at most two setInstructionBreakpoints", 1 <= len(sent) <= 2, repr(sent))
+
+
+def test_refused_after_answer(t):
+    """A line whose address dlv already holds a breakpoint for (a function breakpoint on main.main,
+    at the line main.main starts at): dlv refuses it. Direct dlv says so in its answer; the shim,
+    which answered from the index first, says so in a breakpoint event (reason changed, verified
+    false, dlv's reason) before the program can run."""
+    s = t.start()
+    s.launch(exec_launch(t.binary(BIN_127)))
+    r = s.c.request("setFunctionBreakpoints", {"breakpoints": [{"name": "main.main"}]})
+    fb = ((r.get("body") or {}).get("breakpoints") or [{}])[0]
+    t.require("function breakpoint main.main verified, with its line", r.get("success") and fb.get("verified")
+              and fb.get("line"), json.dumps(r))
+    line = fb["line"]
+    bps = s.set_bps(MAIN_GO, [line])
+    refused = "Breakpoint exists at "
+    if t.kind == "dlv":
+        t.check(f"main.go:{line}: refused in the answer", bps[0].get("verified") is False and
+                bps[0].get("message", "").startswith(refused), json.dumps(bps))
+    else:
+        t.check(f"main.go:{line}: answered from the index, verified", bps[0].get("verified") is True, json.dumps(bps))
+        ev = s.c.wait_event("breakpoint", lambda e: e["body"]["breakpoint"].get("id") == bps[0].get("id"), timeout=10)
+        b = ev["body"]["breakpoint"]
+        t.check("then a breakpoint event: changed, verified false, dlv's reason",
+                ev["body"].get("reason") == "changed" and b.get("verified") is False and
+                b.get("message", "").startswith(refused) and b.get("line") == line and
+                (b.get("source") or {}).get("path") == MAIN_GO, json.dumps(ev["body"]), show=True)
+    s.configuration_done()
+    ev = s.expect_stopped("the function breakpoint")
+    s.check_stop_at("the function breakpoint", ev, MAIN_GO, line, fb.get("id"), reason="function breakpoint")
+    s.cont(ev["body"].get("threadId"))
+    s.expect_terminated("after main.main")
+    s.disconnect_and_finish()
+
+
 def test_set_while_running(t):
     """Breakpoints set, cleared and set again while the program runs (no stop
     in between): each new one is verified and hit, a cleared one is not."""

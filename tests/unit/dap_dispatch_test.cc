@@ -5,6 +5,7 @@
 #include <spdlog/logger.h>
 
 #include <catch2/catch_test_macros.hpp>
+#include <set>
 
 #include "dap-shim/handlers/handlers.h"
 
@@ -36,8 +37,41 @@ struct World {
   DlvCalls calls{dlv, log};
   IndexLoader index{io, life, phase, log, calls, "", [] {}};
   int idle = 0;
-  BreakpointTable table{calls, index, [this] { idle++; }};
+  std::vector<Breakpoint> changed;  // the breakpoint events the session would send
+  BreakpointTable table{calls, index, log, [this] { idle++; },
+                        [this](const ManagedSource& src, const ShimBreakpoint& bp) {
+                          changed.push_back(to_breakpoint(src, bp));
+                        }};
 };
+
+// A managed source with one breakpoint per (line, pc), as set_breakpoints.cc makes them.
+ManagedSource source(BreakpointTable& t, const std::string& path,
+                     std::vector<std::pair<int64_t, uint64_t>> lines) {
+  ManagedSource src;
+  src.source.path = path;
+  for (auto [line, pc] : lines) {
+    ShimBreakpoint bp;
+    bp.requested_line = bp.line = line;
+    bp.pcs = {pc};
+    bp.verified = true;
+    bp.id = t.id_for(path, line);
+    src.bps.push_back(bp);
+  }
+  return src;
+}
+
+// dlv's answer to the shim's k-th request: one entry per armed address, "refused" among them.
+void answer_arming(World& w, int64_t k, size_t entries, std::set<size_t> refused = {}) {
+  json::array bps;
+  for (size_t i = 0; i < entries; i++)
+    bps.push_back(refused.count(i) ? json::object{{"verified", false},
+                                                  {"message", "Breakpoint exists at x.go:3"}}
+                                   : json::object{{"verified", true}, {"id", int64_t(i + 1)}});
+  Envelope e;
+  e.type = "response";
+  e.request_seq = kShimSeqBase + k;
+  w.calls.answer(e, {{"success", true}, {"body", {{"breakpoints", bps}}}});
+}
 
 }  // namespace
 
@@ -168,4 +202,62 @@ TEST_CASE("disconnect moves the phase; the shim's own requests are numbered apar
   w.calls.answer(e, {});
   w.calls.answer(e, {});  // a second answer to the same request is nobody's
   CHECK(answered == 1);
+}
+
+TEST_CASE(
+    "arming: what is asked while one arming is with dlv is armed together, once; a refusal "
+    "the client was told otherwise becomes a changed breakpoint",
+    "[dap-dispatch]") {
+  World w;
+  std::vector<std::string> done;
+  w.table.manage("/w/a.go", source(w.table, "/w/a.go", {{3, 0x10}}));
+  w.table.told("/w/a.go");
+  w.table.rearm([&](const json::object&) { done.push_back("a"); });
+  CHECK(w.table.arming());
+  CHECK(w.table.armings() == 1);
+  // Three more files while the first arming is with dlv (an editor's session start)...
+  for (std::string f : {"b", "c", "d"}) {
+    std::string path = "/w/" + f + ".go";
+    w.table.manage(path, source(w.table, path, {{5, 0x20 + 0x10 * uint64_t(f[0] - 'b')}}));
+    w.table.told(path);
+    w.table.rearm([&done, f](const json::object&) { done.push_back(f); });
+  }
+  // ...and a.go replaced before dlv answered: that answer is not a.go's any more.
+  w.table.manage("/w/a.go", source(w.table, "/w/a.go", {{4, 0x14}}));
+  w.table.told("/w/a.go");
+  CHECK(w.table.armings() == 1);
+  answer_arming(w, 0, 1, {0});  // dlv refused the old a.go:3
+  CHECK(done == std::vector<std::string>{"a"});
+  CHECK(w.changed.empty());       // (a.go:3 is gone; a.go:4 is not armed yet)
+  CHECK(w.table.armings() == 2);  // b, c, d and the new a.go: one request
+  CHECK(w.idle == 0);
+  // The union is sorted by path: a.go:4, b.go, c.go, d.go. dlv refuses c.go's address.
+  answer_arming(w, 1, 4, {2});
+  CHECK(done == std::vector<std::string>{"a", "b", "c", "d"});
+  CHECK(w.table.armings() == 2);
+  CHECK(w.idle == 1);
+  CHECK_FALSE(w.table.arming());
+  REQUIRE(w.changed.size() == 1);
+  REQUIRE(w.changed[0].source);
+  CHECK(w.changed[0].source->path == "/w/c.go");
+  CHECK_FALSE(w.changed[0].verified);
+  CHECK(w.changed[0].message == "Breakpoint exists at x.go:3");
+  CHECK(w.changed[0].id == w.table.id_for("/w/c.go", 5));
+  // dlv's ids map to the shim's for the armed ones only.
+  REQUIRE(w.table.shim_ids(1) != nullptr);
+  CHECK(*w.table.shim_ids(1) == std::vector<int64_t>{w.table.id_for("/w/a.go", 4)});
+  CHECK(w.table.shim_ids(3) == nullptr);
+  // A later arming that dlv accepts: c.go is bound after all, and the client hears it.
+  w.table.rearm([](const json::object&) {});
+  answer_arming(w, 2, 4);
+  REQUIRE(w.changed.size() == 2);
+  CHECK(w.changed[1].verified);
+  // The client's empty setInstructionBreakpoints of every session start, none before: answered
+  // here, nothing armed for it.
+  SetInstructionBreakpointsHandler sib(w.table, w.to_client);
+  json::object none = parse(R"({"seq":5,"type":"request","command":"setInstructionBreakpoints",
+                                "arguments":{"breakpoints":[]}})");
+  CHECK(sib.handle(none) == Outcome::kAnswered);
+  CHECK(w.table.armings() == 3);
+  CHECK_FALSE(w.table.arming());
 }
