@@ -125,14 +125,14 @@ class Bench:
         # the same binary): one sample per session is not enough.
         launch = lambda argv: launch_to_initialized(argv[0], binary, argv[2:])  # noqa: E731
         self.measure(name, binary, adapters, (path, code, nocode), (gomain, mcode[0]), launch, a.launch_reps, scaling)
-        self.session_start(name, binary, adapters[:2], main_suffix, mcode[0])
+        self.session_start(name, binary, adapters[:2], main_suffix, mcode)
 
     # 2b. session start: F5 to the first stop with breakpoints in 10 files (shim_bench.session_start),
     # direct, through the shim, and through the shim on a binary it has never indexed (no cache file,
     # no shared memory object: it builds the index while dlv launches).
-    def session_start(self, name, binary, adapters, main_suffix, mline):
+    def session_start(self, name, binary, adapters, main_suffix, mcode):
         a = self.a
-        bps = shim_bench.start_breakpoints(a.dlvidx, binary, self.cache, main_suffix, mline)
+        bps = shim_bench.start_breakpoints(a.dlvidx, binary, self.cache, main_suffix, mcode)
         key = json.loads(subprocess.run([a.dlvidx, "build", "--reuse", "--json", "--cache-dir", self.cache, binary],
                                         check=True, capture_output=True, text=True).stdout)["key"]
         (_, direct), (_, shim) = adapters

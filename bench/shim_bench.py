@@ -122,11 +122,11 @@ def launch_only(argv, binary):
         stop_adapter(proc)
 
 
-def start_breakpoints(dlvidx, binary, cache, main_suffix, mline, files=10, per_file=3):
+def start_breakpoints(dlvidx, binary, cache, main_suffix, mcode, files=10, per_file=3):
     """The breakpoints of a session start: `files` source files of the program's own packages (the
     directory of main_suffix and below, chosen deterministically across its files), `per_file`
-    lines with code each; main.go's first line that runs (mline) among them, so the session stops
-    there. Returns [(absolute path, [lines])]."""
+    lines with code each; main.go's (its lines with code: mcode) first line among them, so the
+    session stops there. Returns [(absolute path, [lines])]."""
     units = subprocess.run([dlvidx, "rows", "--units", binary], check=True, capture_output=True,
                            text=True).stdout.splitlines()
     own = "/" + os.path.dirname(main_suffix) + "/"
@@ -135,15 +135,13 @@ def start_breakpoints(dlvidx, binary, cache, main_suffix, mline, files=10, per_f
     main_go = next(p for p in paths if p.endswith("/" + main_suffix))
     others = [p for p in paths if p != main_go]
     step = max(1, len(others) // max(1, files - 1))
-    chosen = [(main_go, [mline])]
+    chosen = [(main_go, [mcode[0]] + mcode[max(1, len(mcode) - per_file + 1):])]
     for p in others[::step]:
         if len(chosen) == files:
             break
         _, code, _ = lines_of(dlvidx, binary, p, cache)
         if len(code) >= per_file:
             chosen.append((p, [code[len(code) * (k + 1) // (per_file + 1)] for k in range(per_file)]))
-    _, mcode, _ = lines_of(dlvidx, binary, main_suffix, cache)
-    chosen[0] = (main_go, [mline] + [l for l in mcode if l > mline][-(per_file - 1):] if per_file > 1 else [mline])
     return chosen
 
 

@@ -106,13 +106,9 @@ void Session::on_dlv_message(std::string_view body, std::string_view raw) {
   auto msg = parse_object(body);
   if (!msg) return to_client_.send_raw(std::string(raw));
   Envelope e = envelope(*msg);
-  if (e.type == "response" && e.request_seq < kShimSeqBase &&
-      !watchdog_.note_response(e.request_seq))
-    return;
-  if (e.type == "response" && e.request_seq >= kShimSeqBase) {
-    if (!watchdog_.note_response(e.request_seq)) return;  // timed out: answered already
-    return calls_.answer(e, *msg);
-  }
+  // (Answered already when it timed out: the client's request or the shim's own.)
+  if (e.type == "response" && !watchdog_.note_response(e.request_seq)) return;
+  if (e.type == "response" && e.request_seq >= kShimSeqBase) return calls_.answer(e, *msg);
   DlvMessageHandler* handler = e.type == "response" ? responses_.find(e.command)
                                : e.type == "event"  ? events_.find(e.event)
                                                     : nullptr;

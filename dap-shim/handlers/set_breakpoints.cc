@@ -88,16 +88,15 @@ Outcome SetBreakpointsHandler::run(json::object& request, SetBreakpointsArgument
   ManagedSource src;
   src.source = std::move(args.source);
   src.breakpoints = std::move(args.breakpoints_as_sent);
+  bool judged_by_dlv = false;  // a condition: answered once dlv has armed (see above)
   for (const auto& w : args.breakpoints) {
     ShimBreakpoint bp = table_.resolve(path, w);
     if (!w.hitCondition.empty() && bp.pcs.size() > 1)
       return to_dlv("hit condition on a line with several addresses");
+    judged_by_dlv = judged_by_dlv || !w.condition.empty() || !w.hitCondition.empty();
     bp.id = table_.id_for(path, w.line);
     src.bps.push_back(std::move(bp));
   }
-  bool judged_by_dlv = false;
-  for (const ShimBreakpoint& bp : src.bps)
-    if (!bp.condition.empty() || !bp.hitCondition.empty()) judged_by_dlv = true;
   table_.manage(path, std::move(src));
   if (judged_by_dlv) {
     table_.rearm_then_answer([this, request = request_stub(request), path](const json::object&) {
